@@ -1,0 +1,1 @@
+"""Generated from schemas/ by `pubsub generate`. Do not edit."""

@@ -1,0 +1,168 @@
+"""The ``pubsub`` command line: lint and inspect the registry, generate code, check compatibility, serve.
+
+Exit codes: 0 success, 1 the registry (or generated code) has problems, 2 bad usage.
+Human output is one line per problem (``file:pointer: message``); ``--format json`` is for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .registry import Registry, format_problems, lint_registry
+
+DEFAULT_SCHEMAS = "schemas"
+Command = Callable[[argparse.Namespace], int]
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """``--schemas`` and ``--format`` work before or after the sub-command."""
+    default = argparse.SUPPRESS
+    parser.add_argument(
+        "--schemas",
+        metavar="DIR",
+        default=default if suppress else os.environ.get("PUBSUB_SCHEMAS", DEFAULT_SCHEMAS),
+        help="registry folder holding pubsub.toml (default: $PUBSUB_SCHEMAS or ./schemas)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=default if suppress else "text",
+        help="output for humans (text, default) or machines (json)",
+    )
+
+
+def _load(args: argparse.Namespace) -> Registry | None:
+    """Load the registry, printing every problem to stderr when there are any."""
+    registry, problems = lint_registry(Path(args.schemas))
+    if problems:
+        print(format_problems(problems, args.format), file=sys.stdout if args.format == "json" else sys.stderr)
+        if args.format == "text":
+            print(f"{len(problems)} problem(s) in {args.schemas}", file=sys.stderr)
+    return registry
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    if registry is None:
+        return 1
+    if args.format == "json":
+        print(json.dumps({"problems": []}))
+    else:
+        versions = sum(len(event.versions) for event in registry.events.values())
+        print(
+            f"{args.schemas}: ok — {len(registry.events)} event types, {versions} versions, "
+            f"{len(registry.channels)} channels, {len(registry.documents)} schema files"
+        )
+    return 0
+
+
+def cmd_schemas_list(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    if registry is None:
+        return 1
+    rows: list[dict[str, Any]] = []
+    for event in registry.events.values():
+        channel = registry.channels[event.channel]
+        rows.append(
+            {
+                "type": event.type,
+                "versions": sorted(event.versions),
+                "channel": channel.name,
+                "adapter": channel.adapter,
+                "description": event.description,
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("TYPE", "VERSIONS", "CHANNEL", "ADAPTER")] + [
+        (row["type"], ",".join(str(v) for v in row["versions"]), row["channel"], row["adapter"]) for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_schemas_show(args: argparse.Namespace) -> int:
+    registry = _load(args)
+    if registry is None:
+        return 1
+    try:
+        version = registry.event_version(args.type, args.version)
+    except KeyError as exc:
+        known = ", ".join(registry.events)
+        print(f"error: {exc.args[0]} (known types: {known})", file=sys.stderr)
+        return 1
+    event = registry.events[version.type]
+    channel = registry.channels[event.channel]
+    if args.format == "json":
+        document = {
+            "type": version.type,
+            "version": version.version,
+            "file": version.path,
+            "uri": version.uri,
+            "channel": channel.name,
+            "adapter": channel.adapter,
+            "schema": version.schema,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    print(f"# {version.type} v{version.version} — {version.path} ({version.uri})")
+    print(f"# channel {channel.name} on {channel.adapter}; versions {', '.join(map(str, sorted(event.versions)))}")
+    print(json.dumps(version.schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pubsub",
+        description="hipponot-pubsub: a JSON Schema event registry, code generator and typed runtime.",
+    )
+    _common(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    lint = commands.add_parser("lint", help="check the registry: TOML, schemas, $refs, channels, adapters")
+    _common(lint, suppress=True)
+    lint.set_defaults(handler=cmd_lint)
+
+    schemas = commands.add_parser("schemas", help="inspect the registry's event types")
+    _common(schemas, suppress=True)
+    schema_commands = schemas.add_subparsers(dest="schemas_command", metavar="SUBCOMMAND", required=True)
+    listing = schema_commands.add_parser("list", help="event types with their versions, channel and adapter")
+    _common(listing, suppress=True)
+    listing.set_defaults(handler=cmd_schemas_list)
+    show = schema_commands.add_parser("show", help="print the JSON Schema of one event version")
+    _common(show, suppress=True)
+    show.add_argument("type", metavar="TYPE", help="event type, e.g. order.placed")
+    show.add_argument("--version", type=int, default=None, metavar="N", help="version (default: the latest)")
+    show.set_defaults(handler=cmd_schemas_show)
+
+    for register in _plugins():
+        register(commands, lambda sub: _common(sub, suppress=True))
+    return parser
+
+
+def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
+    """Sub-commands that live beside their subsystem (generate, compat, check, serve)."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
