@@ -1,0 +1,1 @@
+"""hipponot-pubsub runtime: envelope, boundary validation, bus, adapters and the HTTP service."""
