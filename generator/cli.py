@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
     """Sub-commands that live beside their subsystem (generate, compat, check, serve)."""
-    return []
+    from .codegen import cli as codegen_cli
+
+    return [codegen_cli.add_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
