@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from runtime.model import VALIDATED, validator_from_bundle
 
 from generator.cli import main as pubsub
 from generator.codegen.bundle import bundle
 from generator.registry import load_registry
-from runtime.model import VALIDATED, validator_from_bundle
 from tests.codegen.test_differential import mutations
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..registry.walk import iter_subschemas
 from ..registry.problems import pointer
+from ..registry.walk import iter_subschemas
 
 #: Keywords with no pydantic counterpart in datamodel-code-generator's output.
 DELEGATED = (

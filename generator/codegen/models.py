@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from datamodel_code_generator import DataModelType, InputFileType, generate
-from datamodel_code_generator.format import Formatter
+from datamodel_code_generator import InputFileType, LiteralType, generate
+from datamodel_code_generator.enums import DataModelType
+from datamodel_code_generator.format import Formatter, PythonVersion
 
 from ..registry import Document, EventVersion, Registry
 from ..registry.walk import iter_subschemas
@@ -107,7 +108,7 @@ def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...]
             events_by_path.setdefault(version.path, []).append(version)
     with tempfile.TemporaryDirectory(prefix="pubsub-models-") as scratch:
         root = Path(scratch) / "in"
-        base_class_map: dict[str, str] = {}
+        base_class_map: dict[str, str | list[str]] = {}
         for path, parts in plan.modules.items():
             document = registry.documents[path]
             schema = _rewrite_refs(registry, document, plan)
@@ -123,7 +124,7 @@ def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...]
             root,
             input_file_type=InputFileType.JsonSchema,
             output_model_type=DataModelType.PydanticV2BaseModel,
-            target_python_version="3.11",
+            target_python_version=PythonVersion.PY_311,
             disable_timestamp=True,
             formatters=[Formatter.BUILTIN],
             base_class=BASE_CLASS,
@@ -135,7 +136,7 @@ def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...]
             use_title_as_name=True,
             use_standard_collections=True,
             use_union_operator=True,
-            enum_field_as_literal="all",
+            enum_field_as_literal=LiteralType.All,
             extra_fields="ignore",
             type_mappings=[f"{fmt}=string" for fmt in STRING_FORMATS],
             capitalise_enum_members=True,

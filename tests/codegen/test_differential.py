@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from pydantic import BaseModel, ValidationError
+from runtime.model import VALIDATED, validator_from_bundle
 
 from generator.codegen.bundle import bundle
 from generator.registry import load_registry
-from runtime.model import VALIDATED, validator_from_bundle
 
-from .conftest import FIXTURES, ROOT, Generate
+from .conftest import FIXTURES, ROOT
 
 REGISTRIES = {"thirdparty_pkg": FIXTURES / "thirdparty", "example_pkg": ROOT / "schemas"}
 
@@ -41,7 +41,8 @@ def inline_refs(registry_root: Path, type_: str, version: int) -> dict[str, Any]
                 resolved = registry.resolver(base).lookup(node["$ref"])
                 target_base = resolved.resolver._base_uri  # the base URI in force at the target
                 return walk(resolved.contents, target_base)
-            return {k: walk(v, base) if k not in ("enum", "const", "examples", "default") else v for k, v in node.items()}
+            literal = ("enum", "const", "examples", "default")
+            return {k: v if k in literal else walk(v, base) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(item, base) for item in node]
         return node
@@ -108,7 +109,8 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     out_root = tmp_path_factory.mktemp("diff")
     for package, root in REGISTRIES.items():
-        assert main(["generate", "--schemas", str(root), "--out", str(out_root / package), "--package", package, "-q"]) == 0
+        argv = ["generate", "--schemas", str(root), "--out", str(out_root / package), "--package", package, "-q"]
+        assert main(argv) == 0
     sys.path.insert(0, str(out_root))
     importlib.invalidate_caches()
     loaded = {package: importlib.import_module(package) for package in REGISTRIES}

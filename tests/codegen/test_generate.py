@@ -158,7 +158,7 @@ def test_names_are_identifiers() -> None:
 
 
 def test_colliding_event_types_are_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(NameCollision, match="'order.placed' and 'order_placed' both become"):
+    with pytest.raises(NameCollision, match=r"'order\.placed' and 'order_placed' both become"):
         unique([("order.placed", "OrderPlaced"), ("order_placed", "OrderPlaced")], "event types")
     schemas = tmp_path / "schemas"
     shutil.copytree(EXAMPLE, schemas)

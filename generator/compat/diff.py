@@ -1,0 +1,697 @@
+"""The schema-diff engine: walk two schemas side by side and report every change as a :class:`Change`.
+
+The engine detects; it does not judge. Each change carries a rule id from :mod:`generator.compat.rules`,
+where the verdict for each direction and rule set lives. Both sides are walked with their own resolver, so a
+change inside a ``$ref``'d shared definition is found and located in the file that holds it. Recursive
+schemas are compared once per pair of places (a recursion guard), and ``allOf``/``$ref`` are flattened first
+(see :mod:`generator.compat.view`) so a refactoring that moves a constraint does not read as a change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Change, ContentModel, Location, short_uri
+from .nodes import Node, Side, pointer
+from .view import (
+    SIZE_KEYWORDS,
+    Disjunction,
+    View,
+    build_view,
+    canonical,
+    families,
+    json_type,
+    normalise_types,
+    show_types,
+)
+
+#: Changes that never alter which data is valid (reported for information only).
+NEUTRAL_CHANGES = frozenset({"ref.target.changed"})
+_NULL = frozenset({"null"})
+
+ShapeKey = tuple[frozenset[tuple[str, str, tuple[str, ...]]], frozenset[str] | None]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One side at one place: its nodes (conjuncts), where to point if it has none, and a type restriction.
+
+    ``restrict`` is used when a multi-type schema is compared branch by branch with a union
+    (``type: [string, null]`` against ``anyOf: [{type: string}, {type: null}]``).
+    """
+
+    nodes: tuple[Node, ...]
+    anchor: Node
+    restrict: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, nodes: Iterable[Node], anchor: Node) -> Shape:
+        nodes = tuple(nodes)
+        return cls(nodes, nodes[0] if nodes else anchor)
+
+    @property
+    def key(self) -> ShapeKey:
+        return (frozenset(n.key for n in self.nodes), self.restrict)
+
+    @property
+    def location(self) -> Location:
+        return self.anchor.location
+
+
+@dataclass
+class _Shared:
+    """Caches shared by the main walk and the sub-walks that test branches for equivalence."""
+
+    views: dict[ShapeKey, View] = field(default_factory=dict)
+    equivalent: dict[tuple[ShapeKey, ShapeKey], bool] = field(default_factory=dict)
+    pending: set[tuple[ShapeKey, ShapeKey]] = field(default_factory=set)
+
+
+def diff_schemas(old: Side, new: Side) -> list[Change]:
+    """Every change from ``old`` to ``new``, in walk order (shallow first)."""
+    differ = _Differ(_Shared())
+    old_root, new_root = Node.root(old, "old"), Node.root(new, "new")
+    differ.diff(Shape((old_root,), old_root), Shape((new_root,), new_root), ())
+    return differ.changes
+
+
+def _q(value: Any) -> str:
+    return canonical(value) if not isinstance(value, str) else f'"{value}"'
+
+
+def _values(values: Iterable[Any]) -> str:
+    return ", ".join(_q(v) for v in values)
+
+
+class _Differ:
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.changes: list[Change] = []
+        self._seen: set[tuple[ShapeKey, ShapeKey]] = set()
+        self._queue: deque[tuple[Shape, Shape, tuple[str, ...]]] = deque()
+        self._running = False
+
+    # --- plumbing ------------------------------------------------------------------------------------
+    def emit(
+        self,
+        change: str,
+        detail: str,
+        path: tuple[str, ...],
+        old: Location | None,
+        new: Location | None,
+        model: ContentModel | None = None,
+    ) -> None:
+        self.changes.append(Change(change, detail, pointer(path), old, new, model))
+
+    def view(self, shape: Shape) -> View:
+        key = shape.key
+        if key not in self.shared.views:
+            self.shared.views[key] = build_view(shape.nodes, shape.restrict)
+        return self.shared.views[key]
+
+    def loc(self, shape: Shape) -> Location:
+        """Where to point for a keyword a side lacks: its first conjunct that says anything but ``$ref``.
+
+        So a change inside a ``$ref``'d file points into that file, not at the ``$ref`` that leads to it.
+        """
+        for node in self.view(shape).conjuncts:
+            if any(k not in ("$ref", "$dynamicRef") for k in node.mapping) or node.schema is False:
+                return node.location
+        conjuncts = self.view(shape).conjuncts
+        return conjuncts[-1].location if conjuncts else shape.location
+
+    def equivalent(self, old: Shape, new: Shape) -> bool:
+        """Whether two shapes admit the same data as far as the engine can tell (no non-neutral change)."""
+        key = (old.key, new.key)
+        if key in self.shared.equivalent:
+            return self.shared.equivalent[key]
+        if key in self.shared.pending:  # recursive schema: assume equal while deciding (co-induction)
+            return True
+        self.shared.pending.add(key)
+        sub = _Differ(self.shared)
+        sub.diff(old, new, ())
+        self.shared.pending.discard(key)
+        result = all(c.change in NEUTRAL_CHANGES for c in sub.changes)
+        self.shared.equivalent[key] = result
+        return result
+
+    # --- the walk ------------------------------------------------------------------------------------
+    def diff(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
+        """Compare two shapes, breadth first: a definition reached along several paths is reported at the
+        shallowest one (``/total/amount`` rather than ``/lines/*/price/amount``)."""
+        self._queue.append((old, new, path))
+        if self._running:
+            return
+        self._running = True
+        try:
+            while self._queue:
+                self._visit(*self._queue.popleft())
+        finally:
+            self._running = False
+
+    def _visit(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
+        key = (old.key, new.key)
+        if key in self._seen or not (old.nodes or new.nodes):
+            return
+        self._seen.add(key)
+        self._refs(old, new, path)
+        ov, nv = self.view(old), self.view(new)
+        if ov.false is not None or nv.false is not None:
+            if nv.false is not None and ov.false is None:
+                self.emit("schema.forbidden", "schema became false (no value allowed)", path,
+                          self.loc(old), nv.false.location)  # fmt: skip
+            elif ov.false is not None and nv.false is None:
+                self.emit("schema.allowed", "schema false replaced (values allowed again)", path,
+                          ov.false.location, self.loc(new))  # fmt: skip
+            return
+        if ov.pure_union is not None or nv.pure_union is not None:
+            self._unions(old, ov, new, nv, path)
+            return
+        self._types(old, ov, new, nv, path)
+        self._enum(old, ov, new, nv, path)
+        if ov.allows("number") and nv.allows("number"):
+            self._bounds(old, ov, new, nv, path)
+            self._multiple_of(old, ov, new, nv, path)
+        for kind in ("string", "array", "object"):
+            if ov.allows(kind) and nv.allows(kind):
+                self._sizes(old, ov, new, nv, path, kind)
+        if ov.allows("string") and nv.allows("string"):
+            self._keyword_sets("pattern", ov.patterns, nv.patterns, old, new, path, undecidable=True)
+        self._keyword_sets("format", ov.formats, nv.formats, old, new, path, undecidable=False)
+        if ov.allows("array") and nv.allows("array"):
+            self._arrays(old, ov, new, nv, path)
+        if ov.allows("object") and nv.allows("object"):
+            self._objects(old, ov, new, nv, path)
+        self._composition(old, ov, new, nv, path)
+
+    def _refs(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
+        def targets(shape: Shape) -> dict[str, Node]:
+            nodes = self.view(shape).ref_nodes
+            return {n.ref_target_uri(): n for n in nodes if isinstance(n.mapping.get("$ref"), str)}
+
+        o, n = targets(old), targets(new)
+        o, n = {k: v for k, v in o.items() if k not in n}, {k: v for k, v in n.items() if k not in o}
+        if o and n:
+            detail = f"$ref target changed from {_refs(o)} to {_refs(n)}"
+            self.emit("ref.target.changed", detail, path,
+                      next(iter(o.values())).at("$ref"), next(iter(n.values())).at("$ref"))  # fmt: skip
+
+    # --- values --------------------------------------------------------------------------------------
+    def _types(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        ot, nt = ov.types, nv.types
+        if ot is None and ov.enum is not None:  # an enum implies the types of its values
+            ot = normalise_types(json_type(v) for v in ov.enum.values())
+            if nt is not None and ot <= nt:
+                return
+            ot = None
+        if ot == nt:
+            return
+        oloc = ov.type_node.at("type") if ov.type_node else self.loc(old)
+        nloc = nv.type_node.at("type") if nv.type_node else self.loc(new)
+        if ot is None:
+            self.emit("type.added", f"type {show_types(nt)} added", path, oloc, nloc)
+            return
+        if nt is None:
+            self.emit("type.removed", f"type constraint {show_types(ot)} removed", path, oloc, nloc)
+            return
+        added, removed = nt - ot, ot - nt
+        shown = f"{show_types(ot)} to {show_types(nt)}"
+        if not removed:
+            if added == {"null"}:
+                self.emit("type.nullable.added", f"null allowed (type {shown})", path, oloc, nloc)
+            else:
+                self.emit("type.widened", f"type widened from {shown}", path, oloc, nloc)
+        elif not added:
+            if removed == {"null"}:
+                self.emit("type.nullable.removed", f"null no longer allowed (type {shown})", path, oloc, nloc)
+            else:
+                self.emit("type.narrowed", f"type narrowed from {shown}", path, oloc, nloc)
+        else:
+            self.emit("type.changed", f"type changed from {shown}", path, oloc, nloc)
+
+    def _enum(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        oe, ne = ov.enum, nv.enum
+        if oe is None and ne is None:
+            return
+        oloc = ov.enum_node.at(ov.enum_keyword) if ov.enum_node else self.loc(old)
+        nloc = nv.enum_node.at(nv.enum_keyword) if nv.enum_node else self.loc(new)
+        if oe is None:
+            assert ne is not None
+            self.emit("enum.added", f"{nv.enum_keyword} [{_values(ne.values())}] added", path, oloc, nloc)
+            return
+        if ne is None:
+            self.emit("enum.removed", f"{ov.enum_keyword} [{_values(oe.values())}] removed", path, oloc, nloc)
+            return
+        added = [v for k, v in ne.items() if k not in oe]
+        removed = [v for k, v in oe.items() if k not in ne]
+        kw = nv.enum_keyword if nv.enum_keyword == ov.enum_keyword else f"{ov.enum_keyword}/{nv.enum_keyword}"
+        if added:
+            plural = "s" if len(added) > 1 else ""
+            self.emit("enum.value.added", f"{kw} value{plural} {_values(added)} added", path, oloc, nloc)
+        if removed:
+            plural = "s" if len(removed) > 1 else ""
+            self.emit("enum.value.removed", f"{kw} value{plural} {_values(removed)} removed", path, oloc, nloc)
+
+    # --- limits --------------------------------------------------------------------------------------
+    def _bounds(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        integers = bool(ov.types and nv.types and ov.types <= {"integer"} and nv.types <= {"integer"})
+        for lower, ob, nb in ((True, ov.lower, nv.lower), (False, ov.upper, nv.upper)):
+            label = "lower bound" if lower else "upper bound"
+            oloc = ob.node.at(ob.keyword) if ob else self.loc(old)
+            nloc = nb.node.at(nb.keyword) if nb else self.loc(new)
+            if ob is None and nb is None:
+                continue
+            if ob is None:
+                assert nb is not None
+                self.emit("limit.added", f"{nb.keyword} {_q(nb.raw)} added", path, oloc, nloc)
+                continue
+            if nb is None:
+                self.emit("limit.removed", f"{ob.keyword} {_q(ob.raw)} removed", path, oloc, nloc)
+                continue
+            o, n = ob.normalised(integers, lower), nb.normalised(integers, lower)
+            if o == n:
+                continue
+            tighter = (n[0] > o[0] if lower else n[0] < o[0]) if n[0] != o[0] else (n[1] and not o[1])
+            word = "tightened" if tighter else "loosened"
+            if ob.keyword == nb.keyword:
+                detail = f"{nb.keyword} {word} from {_q(ob.raw)} to {_q(nb.raw)}"
+            else:
+                detail = f"{label} {word} from {ob.keyword} {_q(ob.raw)} to {nb.keyword} {_q(nb.raw)}"
+            self.emit(f"limit.{word}", detail, path, oloc, nloc)
+
+    def _multiple_of(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        o, n = ov.multiple_of, nv.multiple_of
+        if set(o) == set(n):
+            return
+        if len(o) == 1 and len(n) == 1:
+            (ostep, ovalue), (nstep, nvalue) = next(iter(o.items())), next(iter(n.items()))
+            ratio = nstep / ostep
+            word = "tightened" if ratio.denominator == 1 else "loosened" if ratio.numerator == 1 else "changed"
+            self.emit(f"limit.{word}", f"multipleOf {word} from {_q(ovalue.value)} to {_q(nvalue.value)}", path,
+                      ovalue.node.at("multipleOf"), nvalue.node.at("multipleOf"))  # fmt: skip
+            return
+        for step, value in n.items():
+            if step not in o:
+                self.emit("limit.added", f"multipleOf {_q(value.value)} added", path, self.loc(old),
+                          value.node.at("multipleOf"))  # fmt: skip
+        for step, value in o.items():
+            if step not in n:
+                self.emit("limit.removed", f"multipleOf {_q(value.value)} removed", path,
+                          value.node.at("multipleOf"), self.loc(new))  # fmt: skip
+
+    def _sizes(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...], kind: str) -> None:
+        for keyword, larger_is_tighter in SIZE_KEYWORDS[kind]:
+            ob, nb = ov.sizes.get(keyword), nv.sizes.get(keyword)
+            if ob is None and nb is None:
+                continue
+            oloc = ob.node.at(keyword) if ob else self.loc(old)
+            nloc = nb.node.at(keyword) if nb else self.loc(new)
+            if ob is None:
+                assert nb is not None
+                self.emit("limit.added", f"{keyword} {_q(nb.value)} added", path, oloc, nloc)
+            elif nb is None:
+                self.emit("limit.removed", f"{keyword} {_q(ob.value)} removed", path, oloc, nloc)
+            elif ob.value != nb.value:
+                tighter = nb.value > ob.value if larger_is_tighter else nb.value < ob.value
+                word = "tightened" if tighter else "loosened"
+                self.emit(f"limit.{word}", f"{keyword} {word} from {_q(ob.value)} to {_q(nb.value)}", path,
+                          oloc, nloc)  # fmt: skip
+        if kind == "array" and (ov.unique_items is None) != (nv.unique_items is None):
+            if nv.unique_items is not None:
+                self.emit("limit.added", "uniqueItems added", path, self.loc(old), nv.unique_items.at("uniqueItems"))
+            elif ov.unique_items is not None:
+                self.emit("limit.removed", "uniqueItems removed", path, ov.unique_items.at("uniqueItems"),
+                          self.loc(new))  # fmt: skip
+
+    def _keyword_sets(
+        self,
+        keyword: str,
+        o: Mapping[str, Node],
+        n: Mapping[str, Node],
+        old: Shape,
+        new: Shape,
+        path: tuple[str, ...],
+        *,
+        undecidable: bool,
+    ) -> None:
+        """pattern and format: added, removed, or replaced (undecidable for patterns)."""
+        if set(o) == set(n):
+            return
+        if set(o) < set(n):
+            for value in n:
+                if value not in o:
+                    self.emit(f"{keyword}.added", f"{keyword} {_q(value)} added", path, self.loc(old),
+                              n[value].at(keyword))  # fmt: skip
+        elif set(n) < set(o):
+            for value in o:
+                if value not in n:
+                    self.emit(f"{keyword}.removed", f"{keyword} {_q(value)} removed", path, o[value].at(keyword),
+                              self.loc(new))  # fmt: skip
+        else:
+            oval = " and ".join(_q(v) for v in o if v not in n)
+            nval = " and ".join(_q(v) for v in n if v not in o)
+            oloc = next(o[v] for v in o if v not in n).at(keyword)
+            nloc = next(n[v] for v in n if v not in o).at(keyword)
+            suffix = " (the checker cannot compare two patterns)" if undecidable else ""
+            self.emit(f"{keyword}.changed", f"{keyword} changed from {oval} to {nval}{suffix}", path, oloc, nloc)
+
+    # --- arrays --------------------------------------------------------------------------------------
+    def _arrays(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        width = max([len(p.prefix) for p in ov.array_parts + nv.array_parts] or [0])
+
+        def position(view: View, index: int) -> list[Node]:
+            out = []
+            for part in view.array_parts:
+                node = part.prefix[index] if index < len(part.prefix) else part.rest
+                if node is not None:
+                    out.append(node)
+            return out
+
+        def rest(view: View) -> list[Node]:
+            return [p.rest for p in view.array_parts if p.rest is not None]
+
+        for index in range(width):
+            self.diff(
+                Shape.of(position(ov, index), old.anchor.with_schema(True, "prefixItems", str(index))),
+                Shape.of(position(nv, index), new.anchor.with_schema(True, "prefixItems", str(index))),
+                (*path, str(index)),
+            )
+        self.diff(
+            Shape.of(rest(ov), old.anchor.with_schema(True, "items")),
+            Shape.of(rest(nv), new.anchor.with_schema(True, "items")),
+            (*path, "*"),
+        )
+        if ov.contains or nv.contains:
+            if not ov.contains:
+                self.emit("contains.added", "contains added", path, self.loc(old), nv.contains[0].location)
+            elif not nv.contains:
+                self.emit("contains.removed", "contains removed", path, ov.contains[0].location, self.loc(new))
+            else:
+                self.diff(Shape.of(ov.contains, ov.contains[0]), Shape.of(nv.contains, nv.contains[0]), (*path, "*"))
+        self._unevaluated(ov.unevaluated_items, nv.unevaluated_items, old, new, path, "unevaluatedItems")
+
+    def _unevaluated(
+        self, o: list[Node], n: list[Node], old: Shape, new: Shape, path: tuple[str, ...], keyword: str
+    ) -> None:
+        if [canonical(x.schema) for x in o] != [canonical(x.schema) for x in n]:
+            oloc = o[0].location if o else self.loc(old)
+            nloc = n[0].location if n else self.loc(new)
+            self.emit("unevaluated.changed", f"{keyword} changed", path, oloc, nloc)
+
+    # --- objects -------------------------------------------------------------------------------------
+    def _objects(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        oobj, nobj = ov.object_node, nv.object_node
+        handled: set[str] = set()
+        for name in sorted(set(ov.properties) | set(nv.properties)):
+            op, np_ = ov.properties.get(name), nv.properties.get(name)
+            if op and np_:
+                self.diff(Shape.of(op, op[0]), Shape.of(np_, np_[0]), (*path, name))
+                continue
+            handled.add(name)
+            if np_:  # added: the old side's content model decides
+                required, defaulted = name in nv.required, any("default" in n.mapping for n in np_)
+                self._property("added", name, required, defaulted, _model(ov, name), path,
+                               oobj.location, np_[0].location)  # fmt: skip
+            elif op:
+                required, defaulted = name in ov.required, any("default" in n.mapping for n in op)
+                self._property("removed", name, required, defaulted, _model(nv, name), path,
+                               op[0].location, nobj.location)  # fmt: skip
+        for name in sorted(set(nv.required) - set(ov.required) - handled):
+            defaulted = any("default" in n.mapping for n in nv.properties.get(name, []))
+            change = "required.added.defaulted" if defaulted else "required.added"
+            self.emit(change, f'"{name}" became required', (*path, name), oobj.location,
+                      nv.required[name].at("required"))  # fmt: skip
+        for name in sorted(set(ov.required) - set(nv.required) - handled):
+            defaulted = any("default" in n.mapping for n in ov.properties.get(name, []))
+            change = "required.removed.defaulted" if defaulted else "required.removed"
+            self.emit(change, f'"{name}" is no longer required', (*path, name),
+                      ov.required[name].at("required"), nobj.location)  # fmt: skip
+        self._additional(old, ov, new, nv, path)
+        for pattern in sorted(set(ov.pattern_properties) | set(nv.pattern_properties)):
+            opp, npp = ov.pattern_properties.get(pattern), nv.pattern_properties.get(pattern)
+            if opp and npp:
+                self.diff(Shape.of(opp, opp[0]), Shape.of(npp, npp[0]), (*path, "*"))
+            elif npp:
+                self.emit("pattern_properties.added", f"patternProperties {_q(pattern)} added", path,
+                          oobj.location, npp[0].location)  # fmt: skip
+            elif opp:
+                self.emit("pattern_properties.removed", f"patternProperties {_q(pattern)} removed", path,
+                          opp[0].location, nobj.location)  # fmt: skip
+        if ov.property_names or nv.property_names:
+            self.diff(
+                Shape.of(ov.property_names, oobj.with_schema(True, "propertyNames")),
+                Shape.of(nv.property_names, nobj.with_schema(True, "propertyNames")),
+                path,
+            )
+        for name, dep in sorted(set(ov.dependent_required) | set(nv.dependent_required)):
+            on, nn = ov.dependent_required.get((name, dep)), nv.dependent_required.get((name, dep))
+            if on is None and nn is not None:
+                self.emit("dependent_required.added", f'"{dep}" now required when "{name}" is present', path,
+                          oobj.location, nn.location)  # fmt: skip
+            elif nn is None and on is not None:
+                self.emit("dependent_required.removed", f'"{dep}" no longer required when "{name}" is present',
+                          path, on.location, nobj.location)  # fmt: skip
+        for name in sorted(set(ov.dependent_schemas) | set(nv.dependent_schemas)):
+            ods, nds = ov.dependent_schemas.get(name), nv.dependent_schemas.get(name)
+            if ods and nds:
+                self.diff(Shape.of(ods, ods[0]), Shape.of(nds, nds[0]), path)
+            elif nds:
+                self.emit("dependent_schema.added", f'dependent schema for "{name}" added', path,
+                          oobj.location, nds[0].location)  # fmt: skip
+            elif ods:
+                self.emit("dependent_schema.removed", f'dependent schema for "{name}" removed', path,
+                          ods[0].location, nobj.location)  # fmt: skip
+
+    def _property(
+        self,
+        verb: str,
+        name: str,
+        required: bool,
+        defaulted: bool,
+        model: ContentModel,
+        path: tuple[str, ...],
+        oloc: Location,
+        nloc: Location,
+    ) -> None:
+        kind = "required.defaulted" if required and defaulted else "required" if required else "optional"
+        words = {"optional": "optional", "required": "required", "required.defaulted": "required (with default)"}
+        detail = f'{words[kind]} property "{name}" {verb} ({model.value} content model)'
+        self.emit(f"property.{verb}.{kind}", detail, (*path, name), oloc, nloc, model)
+
+    def _additional(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        ostate, onodes = _additional_state(ov)
+        nstate, nnodes = _additional_state(nv)
+        if ostate == nstate == "open" or ostate == nstate == "closed":
+            return
+        if ostate == "open" and nstate == "closed":
+            self.emit("additional_properties.closed", "undeclared properties no longer allowed", (*path, "*"),
+                      ov.object_node.location, nnodes[0].location)  # fmt: skip
+        elif ostate == "closed" and nstate == "open":
+            self.emit("additional_properties.opened", "undeclared properties allowed again", (*path, "*"),
+                      onodes[0].location, nv.object_node.location)  # fmt: skip
+        else:  # at least one side is a map (a schema for undeclared names): compare the value schemas
+            self.diff(
+                Shape.of(onodes, ov.object_node.with_schema(True, "additionalProperties")),
+                Shape.of(nnodes, nv.object_node.with_schema(True, "additionalProperties")),
+                (*path, "*"),
+            )
+
+    # --- composition ---------------------------------------------------------------------------------
+    def _composition(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        for kind in ("anyOf", "oneOf"):
+            od = [d for d in ov.disjunctions if d.kind == kind]
+            nd = [d for d in nv.disjunctions if d.kind == kind]
+            for o, n in zip(od, nd, strict=False):
+                self._branches(kind, _branch_shapes(o), _branch_shapes(n), path, o.node.at(kind), n.node.at(kind))
+            for n in nd[len(od) :]:
+                self.emit(f"{kind.lower()}.added", f"{kind} added", path, self.loc(old), n.node.at(kind))
+            for o in od[len(nd) :]:
+                self.emit(f"{kind.lower()}.removed", f"{kind} removed", path, o.node.at(kind), self.loc(new))
+        for o_not, n_not in zip(ov.nots, nv.nots, strict=False):
+            if not self.equivalent(Shape.of([o_not], o_not), Shape.of([n_not], n_not)):
+                self.emit("not.changed", "the schema under not changed", path, o_not.location, n_not.location)
+        for n_not in nv.nots[len(ov.nots) :]:
+            self.emit("not.added", "not added", path, self.loc(old), n_not.location)
+        for o_not in ov.nots[len(nv.nots) :]:
+            self.emit("not.removed", "not removed", path, o_not.location, self.loc(new))
+        for oc, nc in zip(ov.conditionals, nv.conditionals, strict=False):
+            if not all(self._same_keyword(oc, nc, k) for k in ("if", "then", "else")):
+                self.emit("conditional.changed", "if/then/else changed", path, oc.at("if"), nc.at("if"))
+        for nc in nv.conditionals[len(ov.conditionals) :]:
+            self.emit("conditional.added", "if/then/else added", path, self.loc(old), nc.at("if"))
+        for oc in ov.conditionals[len(nv.conditionals) :]:
+            self.emit("conditional.removed", "if/then/else removed", path, oc.at("if"), self.loc(new))
+        ou = [p.unevaluated for p in ov.object_parts if p.unevaluated is not None and p.unevaluated.schema
+              is not False]  # fmt: skip
+        nu = [p.unevaluated for p in nv.object_parts if p.unevaluated is not None and p.unevaluated.schema
+              is not False]  # fmt: skip
+        self._unevaluated(ou, nu, old, new, path, "unevaluatedProperties")
+
+    def _same_keyword(self, o: Node, n: Node, keyword: str) -> bool:
+        if (keyword in o.mapping) != (keyword in n.mapping):
+            return False
+        if keyword not in o.mapping:
+            return True
+        oc, nc = o.child(keyword), n.child(keyword)
+        return self.equivalent(Shape.of([oc], oc), Shape.of([nc], nc))
+
+    def _unions(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
+        """At least one side is nothing but an anyOf/oneOf: compare branch by branch.
+
+        The other side, if it is not a union, is read as a one-branch union (split by type when it admits
+        several), so ``T`` → ``anyOf: [T, null]`` reads as "null branch added" and nothing else.
+        """
+        ou, nu = ov.pure_union, nv.pure_union
+        if ou is not None and nu is not None and ou.kind != nu.kind:
+            change = "anyof.became.oneof" if nu.kind == "oneOf" else "oneof.became.anyof"
+            self.emit(change, f"{ou.kind} became {nu.kind}", path, ou.node.at(ou.kind), nu.node.at(nu.kind))
+        kind = nu.kind if nu is not None else ou.kind if ou is not None else "anyOf"
+        obranches = self._split(_branch_shapes(ou, old.restrict) if ou else [old])
+        nbranches = self._split(_branch_shapes(nu, new.restrict) if nu else [new])
+        oloc = ou.node.at(ou.kind) if ou else self.loc(old)
+        nloc = nu.node.at(nu.kind) if nu else self.loc(new)
+        self._branches(kind, obranches, nbranches, path, oloc, nloc)
+
+    def _split(self, shapes: list[Shape], depth: int = 0) -> list[Shape]:
+        """Branches with nested unions flattened and multi-type branches split one type each."""
+        out: list[Shape] = []
+        for shape in shapes:
+            view = self.view(shape)
+            nested = view.pure_union
+            if nested is not None and depth < 8:
+                out.extend(self._split(_branch_shapes(nested, shape.restrict), depth + 1))
+                continue
+            fams = families(view.types)
+            if fams is None or len(fams) <= 1 or view.false is not None:
+                out.append(shape)
+                continue
+            assert view.types is not None
+            for fam in sorted(fams):
+                types = normalise_types(["number"]) & view.types if fam == "number" else frozenset({fam})
+                out.append(Shape(shape.nodes, shape.anchor, types))
+        return out
+
+    def _branches(
+        self,
+        kind: str,
+        old: list[Shape],
+        new: list[Shape],
+        path: tuple[str, ...],
+        oloc: Location,
+        nloc: Location,
+    ) -> None:
+        """Pair old and new branches (equal ones first, then by type), diff pairs, report the rest."""
+        pairs: list[tuple[int, int]] = []
+        free_old, free_new = list(range(len(old))), list(range(len(new)))
+        for j in list(free_new):
+            for i in free_old:
+                if self.equivalent(old[i], new[j]):
+                    free_old.remove(i)
+                    free_new.remove(j)
+                    break
+        fams_old = [families(self.view(s).types) for s in old]
+        fams_new = [families(self.view(s).types) for s in new]
+        for same in (True, False):
+            for j in list(free_new):
+                for i in free_old:
+                    fo, fn = fams_old[i], fams_new[j]
+                    match = fo == fn if same else (fo is None or fn is None or bool(fo & fn))
+                    if match:
+                        pairs.append((i, j))
+                        free_old.remove(i)
+                        free_new.remove(j)
+                        break
+        for i, j in pairs:
+            self.diff(old[i], new[j], path)
+        for j in free_new:
+            disjoint = _disjoint(fams_new, j)
+            what = _describe(self.view(new[j]), new[j])
+            if fams_new[j] == _NULL and (kind == "anyOf" or disjoint):
+                self.emit("type.nullable.added", f"null allowed ({kind} branch added)", path, oloc,
+                          new[j].location)  # fmt: skip
+            else:
+                change = "anyof.branch.added" if kind == "anyOf" else "oneof.branch.added"
+                change += ".disjoint" if kind == "oneOf" and disjoint else ""
+                self.emit(change, f"{kind} branch added ({what})", path, oloc, new[j].location)
+        for i in free_old:
+            disjoint = _disjoint(fams_old, i)
+            what = _describe(self.view(old[i]), old[i])
+            if fams_old[i] == _NULL and (kind == "anyOf" or disjoint):
+                self.emit("type.nullable.removed", f"null no longer allowed ({kind} branch removed)", path,
+                          old[i].location, nloc)  # fmt: skip
+            else:
+                change = "anyof.branch.removed" if kind == "anyOf" else "oneof.branch.removed"
+                change += ".disjoint" if kind == "oneOf" and disjoint else ""
+                self.emit(change, f"{kind} branch removed ({what})", path, old[i].location, nloc)
+
+
+def _branch_shapes(disjunction: Disjunction, restrict: frozenset[str] | None = None) -> list[Shape]:
+    return [Shape((b,), b, restrict) for b in disjunction.branches]
+
+
+def _disjoint(fams: list[frozenset[str] | None], index: int) -> bool:
+    mine = fams[index]
+    if mine is None:
+        return False
+    return all(other is not None and not (mine & other) for k, other in enumerate(fams) if k != index)
+
+
+def _describe(view: View, shape: Shape) -> str:
+    for node in shape.nodes:
+        if isinstance(node.mapping.get("$ref"), str):
+            return f"$ref {node.mapping['$ref']}"
+    if view.types is not None:
+        return f"type {show_types(view.types)}"
+    if view.enum is not None:
+        return f"{view.enum_keyword} {_values(view.enum.values())}"
+    return "schema"
+
+
+def _refs(targets: Mapping[str, Node]) -> str:
+    return " and ".join(short_uri(uri) for uri in sorted(targets))
+
+
+def _model(view: View, name: str) -> ContentModel:
+    """The content model that governs ``name`` on a side that does not declare it."""
+    declared = set(view.properties)
+    for part in view.object_parts:
+        matched = any(_search(p, name) for p in part.patterns)
+        additional = part.additional.schema if part.additional is not None else None
+        if additional is False and name not in part.declared and not matched:
+            return ContentModel.CLOSED
+        unevaluated = part.unevaluated.schema if part.unevaluated is not None else None
+        anywhere = any(_search(p, name) for q in view.object_parts for p in q.patterns)
+        if unevaluated is False and name not in declared and not anywhere:
+            return ContentModel.CLOSED
+    return ContentModel.OPEN
+
+
+def _additional_state(view: View) -> tuple[str, list[Node]]:
+    """"closed" (false), "map" (a value schema for undeclared names) or "open", with the nodes that say so."""
+    closed, schemas = [], []
+    for part in view.object_parts:
+        for node in (part.additional, part.unevaluated):
+            if node is None or node.schema is True or node.schema == {}:
+                continue
+            if node.schema is False:
+                if node is part.unevaluated and part.additional is not None:
+                    continue  # additionalProperties already decides what is undeclared here
+                closed.append(node)
+            elif node is part.additional:
+                schemas.append(node)
+    if closed:
+        return "closed", closed
+    if schemas:
+        return "map", schemas
+    return "open", []
+
+
+def _search(pattern: str, name: str) -> bool:
+    try:
+        return re.search(pattern, name) is not None
+    except re.error:
+        return False

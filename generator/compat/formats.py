@@ -1,0 +1,131 @@
+"""Output formats: one line per finding for people, JSON for tools, workflow commands for GitHub Actions.
+
+Every format carries the same facts (change id, pointers, directions, severity, sentence); only the
+packaging differs. GitHub annotations put the sentence on the schema file in the pull request diff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .accept import AcceptEntry
+from .model import Finding, Location, Severity
+
+FORMATS = ("text", "json", "github")
+
+
+def _context(finding: Finding) -> str:
+    if finding.event is None:
+        return ""
+    if finding.against is not None and finding.old_version == finding.new_version:
+        return f"{finding.event} v{finding.new_version} (edited since {finding.against})"
+    if finding.old_version == finding.new_version:
+        return f"{finding.event} v{finding.new_version}"
+    return f"{finding.event} v{finding.old_version}→v{finding.new_version}"
+
+
+def summary(findings: Sequence[Finding]) -> str:
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    parts = [f"{counts[s]} {s.value}" for s in Severity if counts[s]]
+    verdict = "incompatible" if counts[Severity.ERROR] else "compatible"
+    return f"{verdict}: " + (", ".join(parts) if parts else "no changes")
+
+
+def format_text(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = ()) -> str:
+    lines = []
+    for f in findings:
+        context = _context(f)
+        head = f"{f.severity.value.upper()}: " + (f"{context}: " if context else "")
+        tail = f" — accepted: {f.accepted}" if f.accepted else ""
+        lines.append(f"{head}[{f.change}] {f.message}{tail}")
+    for entry in unused:
+        lines.append(f"NOTE: {entry.describe()} matched no finding (remove it?)")
+    lines.append(summary(findings))
+    return "\n".join(lines)
+
+
+def _location(loc: Location | None) -> dict[str, str] | None:
+    return None if loc is None else {"uri": loc.uri, "pointer": loc.pointer}
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "event": f.event,
+        "old_version": f.old_version,
+        "new_version": f.new_version,
+        "against": f.against,
+        "change": f.change,
+        "severity": f.severity.value,
+        "breaks": [d.value for d in f.breaks],
+        "undecidable": f.undecidable,
+        "rules": f.rules,
+        "content_model": f.model.value if f.model else None,
+        "path": f.path,
+        "old": _location(f.old),
+        "new": _location(f.new),
+        "old_pointer": f.old.pointer if f.old else None,
+        "new_pointer": f.new.pointer if f.new else None,
+        "detail": f.detail,
+        "message": f.message,
+        "accepted": f.accepted,
+        "file": f.file,
+    }
+
+
+def format_json(
+    findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (), **extra: Any
+) -> str:
+    payload = {
+        "compatible": not any(f.severity is Severity.ERROR for f in findings),
+        **extra,
+        "summary": summary(findings),
+        "findings": [finding_dict(f) for f in findings],
+        "unused_accept": [e.describe() for e in unused],
+    }
+    return json.dumps(payload, indent=2)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_COMMANDS = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.ACCEPTED: "notice",
+    Severity.INFO: "notice",
+}
+
+
+def format_github(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = ()) -> str:
+    """``::error file=...,title=...::message`` lines (GitHub Actions workflow commands)."""
+    lines = []
+    for f in findings:
+        props = []
+        if f.file:
+            props.append(f"file={_escape_property(f.file)}")
+        context = _context(f)
+        title = f"{context}: {f.change}" if context else f.change
+        if f.severity is Severity.ACCEPTED:
+            title += " (accepted)"
+        props.append(f"title={_escape_property(title)}")
+        message = f.message + (f" — accepted: {f.accepted}" if f.accepted else "")
+        lines.append(f"::{_COMMANDS[f.severity]} {','.join(props)}::{_escape_data(message)}")
+    for entry in unused:
+        lines.append(f"::notice title=unused compat.accept entry::{_escape_data(entry.describe())}")
+    lines.append(summary(findings))
+    return "\n".join(lines)
+
+
+def render(fmt: str, findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (), **extra: Any) -> str:
+    if fmt == "json":
+        return format_json(findings, unused, **extra)
+    if fmt == "github":
+        return format_github(findings, unused)
+    return format_text(findings, unused)

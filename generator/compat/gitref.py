@@ -1,0 +1,54 @@
+"""The registry as it was at a git ref, extracted to a temporary directory.
+
+``pubsub compat --against origin/main`` compares the working tree with what is already released. Git is run
+as a subprocess (``git archive``), locally: no fetch, no network. A ref where the schemas folder does not
+exist yet yields ``None``: everything in the working tree is new, so there is nothing to compare against.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class GitError(Exception):
+    """git failed (not a repository, unknown ref, ...); the message says what git said."""
+
+
+def _git(cwd: Path, *args: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or f"git {' '.join(args)} failed"
+        raise GitError(message)
+    return done.stdout
+
+
+@contextmanager
+def registry_at(schemas: Path, ref: str) -> Iterator[Path | None]:
+    """Yield the path of ``schemas`` as it was at ``ref`` (in a temporary copy), or None if it did not exist."""
+    schemas = schemas.resolve()
+    if not schemas.is_dir():
+        raise GitError(f"{schemas} is not a directory")
+    top = Path(_git(schemas, "rev-parse", "--show-toplevel").decode().strip()).resolve()
+    try:
+        _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except GitError as exc:
+        raise GitError(f"unknown git ref {ref!r}") from exc
+    relative = schemas.relative_to(top).as_posix()
+    listed = _git(top, "ls-tree", "-d", "--name-only", ref, "--", relative or ".")
+    with tempfile.TemporaryDirectory(prefix="pubsub-compat-") as tmp:
+        if relative and not listed.strip():
+            yield None
+            return
+        archive = _git(top, "archive", "--format=tar", ref, "--", relative or ".")
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp) / relative if relative else Path(tmp)
