@@ -53,7 +53,7 @@ def run(schemas: Path) -> None:
             module, name = entry["model"].split(":")
             model = getattr(importlib.import_module(module), name)
             version = registry.event_version(entry["type"], entry["version"])
-            validator = validator_from_bundle(bundle(registry, version))
+            validator = validator_from_bundle(bundle(registry, version)).reference
             counts: Counter[str] = Counter()
             for example in version.schema.get("examples", []) or [{}]:
                 for instance in mutations(example):

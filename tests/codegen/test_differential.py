@@ -127,7 +127,8 @@ def _model(packages: dict[str, Any], package: str, type_: str, number: int) -> t
     module, cls = entry["model"].split(":")
     model = getattr(importlib.import_module(module), cls)
     registry = load_registry(REGISTRIES[package])
-    validator = validator_from_bundle(bundle(registry, registry.event_version(type_, number)))
+    # The reference: plain jsonschema (formats asserted), not the runtime's fast path.
+    validator = validator_from_bundle(bundle(registry, registry.event_version(type_, number))).reference
     return model, validator
 
 
