@@ -100,6 +100,30 @@ def _mark_event(schema: dict[str, Any], name: str) -> None:
     schema["title"] = name
 
 
+def dcg_options(base_class_map: Mapping[str, str | list[str]] | None = None) -> dict[str, Any]:
+    """The datamodel-code-generator options every run uses (benchmarks reuse them to compare like with like)."""
+    return {
+        "input_file_type": InputFileType.JsonSchema,
+        "output_model_type": DataModelType.PydanticV2BaseModel,
+        "target_python_version": PythonVersion.PY_311,
+        "disable_timestamp": True,
+        "formatters": [Formatter.BUILTIN],
+        "base_class": BASE_CLASS,
+        "base_class_map": dict(base_class_map or {}),
+        "use_schema_description": True,
+        "use_field_description": True,
+        "use_annotated": True,
+        "field_constraints": True,
+        "use_title_as_name": True,
+        "use_standard_collections": True,
+        "use_union_operator": True,
+        "enum_field_as_literal": LiteralType.All,
+        "extra_fields": "ignore",
+        "type_mappings": [f"{fmt}=string" for fmt in STRING_FORMATS],
+        "capitalise_enum_members": True,
+    }
+
+
 def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...], str]:
     """Run datamodel-code-generator once over the whole registry; returns module path → source."""
     events_by_path: dict[str, list[EventVersion]] = {}
@@ -120,27 +144,7 @@ def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...]
             target = root.joinpath(*parts).with_suffix(".json")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(schema, indent=2, sort_keys=True), encoding="utf-8")
-        output = generate(
-            root,
-            input_file_type=InputFileType.JsonSchema,
-            output_model_type=DataModelType.PydanticV2BaseModel,
-            target_python_version=PythonVersion.PY_311,
-            disable_timestamp=True,
-            formatters=[Formatter.BUILTIN],
-            base_class=BASE_CLASS,
-            base_class_map=base_class_map,
-            use_schema_description=True,
-            use_field_description=True,
-            use_annotated=True,
-            field_constraints=True,
-            use_title_as_name=True,
-            use_standard_collections=True,
-            use_union_operator=True,
-            enum_field_as_literal=LiteralType.All,
-            extra_fields="ignore",
-            type_mappings=[f"{fmt}=string" for fmt in STRING_FORMATS],
-            capitalise_enum_members=True,
-        )
+        output = generate(root, **dcg_options(base_class_map))
     if isinstance(output, str):
         return {plan.modules[next(iter(plan.modules))][-1:]: output}
     if output is None:

@@ -45,8 +45,10 @@ def inputs_digest(root: Path, package: str) -> str:
     """
     hasher = hashlib.sha256()
     hasher.update(f"package={package}\ngenerator={generator_version()}\n".encode())
-    for name in sorted(p.name for p in Path(__file__).parent.joinpath("templates").glob("*.j2")):
-        hasher.update(Path(__file__).parent.joinpath("templates", name).read_bytes())
+    hasher.update(f"datamodel-code-generator={version('datamodel-code-generator')}\n".encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.glob("*.py"), *here.joinpath("templates").glob("*.j2")]):
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes())
     for path in sorted([root / "pubsub.toml", *root.rglob("*.json")]):
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in rel.split("/")):

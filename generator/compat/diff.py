@@ -671,7 +671,7 @@ def _model(view: View, name: str) -> ContentModel:
 
 
 def _additional_state(view: View) -> tuple[str, list[Node]]:
-    """"closed" (false), "map" (a value schema for undeclared names) or "open", with the nodes that say so."""
+    """ "closed" (false), "map" (a value schema for undeclared names) or "open", with the nodes that say so."""
     closed, schemas = [], []
     for part in view.object_parts:
         for node in (part.additional, part.unevaluated):

@@ -28,7 +28,8 @@ def _context(finding: Finding) -> str:
 
 def summary(findings: Sequence[Finding]) -> str:
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
-    parts = [f"{counts[s]} {s.value}" for s in Severity if counts[s]]
+    plural = {Severity.ERROR: "errors", Severity.WARNING: "warnings"}
+    parts = [f"{counts[s]} {plural.get(s, s.value) if counts[s] > 1 else s.value}" for s in Severity if counts[s]]
     verdict = "incompatible" if counts[Severity.ERROR] else "compatible"
     return f"{verdict}: " + (", ".join(parts) if parts else "no changes")
 
@@ -74,9 +75,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def format_json(
-    findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (), **extra: Any
-) -> str:
+def format_json(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (), **extra: Any) -> str:
     payload = {
         "compatible": not any(f.severity is Severity.ERROR for f in findings),
         **extra,

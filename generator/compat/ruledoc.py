@@ -49,10 +49,10 @@ def render_rule_table(rules: Sequence[Rule] = RULES) -> str:
     notes: dict[str, list[str]] = {}
     for rule in rules:
         if rule.note and rule.lenient != rule.strict:
-            key = rule.note.format(old="the old version", new="the new version")
-            notes.setdefault(key, [])
-            if rule.change not in notes[key]:
-                notes[key].append(rule.change)
+            for note in rule.note.split("; "):
+                changes = notes.setdefault(note.format(old="the old version", new="the new version"), [])
+                if rule.change not in changes:
+                    changes.append(rule.change)
     for note, changes in notes.items():
         lines.append(f"- {', '.join(f'`{c}`' for c in changes)}: {note}.")
     return "\n".join(lines) + "\n"

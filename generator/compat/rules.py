@@ -70,9 +70,7 @@ _WIDEN_F = "data written under {new} may not satisfy {old}, so a {old} reader wo
 _NA_B = "data written under {old} always satisfies {new}"
 _NA_F = "data written under {new} always satisfies {old}"
 _UNDECIDED = "the checker cannot decide which data both versions accept, so it treats the change as breaking"
-_LENIENT_FIELDS = (
-    "generated subscribers ignore undeclared fields and generated publishers emit only declared ones"
-)
+_LENIENT_FIELDS = "generated subscribers ignore undeclared fields and generated publishers emit only declared ones"
 _LENIENT_DEFAULT = "the generated model fills the declared default when the field is missing"
 
 
