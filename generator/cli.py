@@ -151,9 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
     """Sub-commands that live beside their subsystem (generate, compat, check, serve)."""
+    from . import check
     from .codegen import cli as codegen_cli
+    from .compat import cli as compat_cli
 
-    return [codegen_cli.add_parser]
+    return [codegen_cli.add_parser, compat_cli.add_parser, check.add_parser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from .compare import EventHistory, check_registry
 from .formats import FORMATS, render
 from .gitref import GitError, registry_at
 from .levels import LEVEL_NAMES, Level
+from .lines import line_of
 from .model import RULE_SETS, Finding, Severity
 from .nodes import Side, UnresolvableRef
 
@@ -88,12 +89,26 @@ def _file_map(registry: Any, schemas: Path) -> dict[str, str]:
 
 
 def _locate(findings: list[Finding], files: Mapping[str, str]) -> list[Finding]:
-    """Point each finding at the file that holds the change (a shared definition's file, not the event's)."""
+    """Point each finding at the file and line that hold the change (a shared file's, not the event's).
+
+    Findings about a version that no longer exists (or an old text) point at the working-tree file when it
+    is there; the line is only given when the location is in the working tree's version of the file.
+    """
+    texts: dict[str, str | None] = {}
     out = []
     for f in findings:
         loc = f.new or f.old
-        file = files.get(loc.uri) if loc is not None else None
-        out.append(dataclasses.replace(f, file=file or f.file))
+        file = (files.get(loc.uri) if loc is not None else None) or f.file
+        line = None
+        if file is not None and loc is not None and loc is f.new:
+            if file not in texts:
+                try:
+                    texts[file] = Path(file).read_text(encoding="utf-8")
+                except OSError:
+                    texts[file] = None
+            text = texts[file]
+            line = line_of(text, loc.pointer) if text is not None else None
+        out.append(dataclasses.replace(f, file=file, line=line))
     return out
 
 

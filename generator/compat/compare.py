@@ -15,11 +15,12 @@ from .diff import NEUTRAL_CHANGES, diff_schemas
 from .judge import judge
 from .levels import BACKWARD, FULL, NONE, Level
 from .model import Change, Finding, Location
-from .nodes import Side
+from .nodes import Side, SideLike, as_side
 
 
-def compare(old: Side, new: Side, *, level: Level = BACKWARD, rules: str = "lenient") -> list[Finding]:
-    """Findings for one pair of schemas (``old`` → ``new``)."""
+def compare(old: SideLike, new: SideLike, *, level: Level = BACKWARD, rules: str = "lenient") -> list[Finding]:
+    """Findings for one pair of schemas (``old`` → ``new``), each a Side or a ``(schema, resolver)`` pair."""
+    old, new = as_side(old), as_side(new)
     return judge(diff_schemas(old, new), rules=rules, level=level, old=old, new=new)
 
 
@@ -29,8 +30,8 @@ def _label(side: Side, version: int, suffix: str = "") -> Side:
 
 def check_event(
     event: str,
-    versions: Mapping[int, Side],
-    level: Level,
+    versions: Mapping[int, SideLike],
+    level: Level | str,
     *,
     rules: str = "lenient",
     only: frozenset[int] | None = None,
@@ -38,8 +39,9 @@ def check_event(
     """Each version of an event against its predecessor (or every earlier one, for a transitive level).
 
     ``only`` limits the check to the listed new versions (with ``--against``: the added or edited ones).
-    Under ``NONE`` nothing is compared.
+    Under ``NONE`` nothing is compared. Versions are Sides or ``(schema, resolver)`` pairs.
     """
+    level = Level.parse(level) if isinstance(level, str) else level
     if level == NONE:
         return []
     ordered = sorted(versions)
@@ -48,9 +50,9 @@ def check_event(
         if index == 0 or (only is not None and new_version not in only):
             continue
         earlier = ordered[:index] if level.transitive else [ordered[index - 1]]
-        new = _label(versions[new_version], new_version)
+        new = _label(as_side(versions[new_version]), new_version)
         for old_version in reversed(earlier):
-            old = _label(versions[old_version], old_version)
+            old = _label(as_side(versions[old_version]), old_version)
             for finding in compare(old, new, level=level, rules=rules):
                 findings.append(
                     dataclasses.replace(finding, event=event, old_version=old_version, new_version=new_version)

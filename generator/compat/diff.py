@@ -14,9 +14,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urldefrag
 
 from .model import Change, ContentModel, Location, short_uri
-from .nodes import Node, Side, pointer
+from .nodes import Node, SideLike, as_side, pointer
 from .view import (
     SIZE_KEYWORDS,
     Disjunction,
@@ -71,8 +72,9 @@ class _Shared:
     pending: set[tuple[ShapeKey, ShapeKey]] = field(default_factory=set)
 
 
-def diff_schemas(old: Side, new: Side) -> list[Change]:
-    """Every change from ``old`` to ``new``, in walk order (shallow first)."""
+def diff_schemas(old: SideLike, new: SideLike) -> list[Change]:
+    """Every change from ``old`` to ``new`` (Sides or ``(schema, resolver)`` pairs), shallow first."""
+    old, new = as_side(old), as_side(new)
     differ = _Differ(_Shared())
     old_root, new_root = Node.root(old, "old"), Node.root(new, "new")
     differ.diff(Shape((old_root,), old_root), Shape((new_root,), new_root), ())
@@ -158,6 +160,8 @@ class _Differ:
         if key in self._seen or not (old.nodes or new.nodes):
             return
         self._seen.add(key)
+        if _identical(old, new):
+            return
         self._refs(old, new, path)
         ov, nv = self.view(old), self.view(new)
         if ov.false is not None or nv.false is not None:
@@ -189,16 +193,22 @@ class _Differ:
         self._composition(old, ov, new, nv, path)
 
     def _refs(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
-        def targets(shape: Shape) -> dict[str, Node]:
-            nodes = self.view(shape).ref_nodes
-            return {n.ref_target_uri(): n for n in nodes if isinstance(n.mapping.get("$ref"), str)}
+        def targets(shape: Shape) -> dict[str, tuple[str, Node]]:
+            """Ref targets, keyed so that "#/$defs/x" in v1's file and in v2's file count as the same."""
+            out: dict[str, tuple[str, Node]] = {}
+            for node in self.view(shape).ref_nodes:
+                if isinstance(node.mapping.get("$ref"), str):
+                    target = node.ref_target_uri()
+                    document, fragment = urldefrag(target)
+                    out["#" + fragment if document == node.uri else target] = (target, node)
+            return out
 
         o, n = targets(old), targets(new)
         o, n = {k: v for k, v in o.items() if k not in n}, {k: v for k, v in n.items() if k not in o}
         if o and n:
             detail = f"$ref target changed from {_refs(o)} to {_refs(n)}"
             self.emit("ref.target.changed", detail, path,
-                      next(iter(o.values())).at("$ref"), next(iter(n.values())).at("$ref"))  # fmt: skip
+                      next(iter(o.values()))[1].at("$ref"), next(iter(n.values()))[1].at("$ref"))  # fmt: skip
 
     # --- values --------------------------------------------------------------------------------------
     def _types(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
@@ -556,6 +566,16 @@ class _Differ:
         nloc = nu.node.at(nu.kind) if nu else self.loc(new)
         self._branches(kind, obranches, nbranches, path, oloc, nloc)
 
+    def _tags(self, shape: Shape) -> frozenset[tuple[str, str]]:
+        """The branch's discriminator: properties pinned to one value by const or a one-value enum."""
+        view = self.view(shape)
+        tags = set()
+        for name, nodes in view.properties.items():
+            pinned = self.view(Shape.of(nodes, nodes[0])).enum
+            if pinned is not None and len(pinned) == 1:
+                tags.add((name, next(iter(pinned))))
+        return frozenset(tags)
+
     def _split(self, shapes: list[Shape], depth: int = 0) -> list[Shape]:
         """Branches with nested unions flattened and multi-type branches split one type each."""
         out: list[Shape] = []
@@ -595,11 +615,18 @@ class _Differ:
                     break
         fams_old = [families(self.view(s).types) for s in old]
         fams_new = [families(self.view(s).types) for s in new]
-        for same in (True, False):
+        tags_old = [self._tags(s) for s in old]
+        tags_new = [self._tags(s) for s in new]
+        for rule in ("tag", "same", "overlap"):
             for j in list(free_new):
                 for i in free_old:
                     fo, fn = fams_old[i], fams_new[j]
-                    match = fo == fn if same else (fo is None or fn is None or bool(fo & fn))
+                    if rule == "tag":  # a discriminator: {"kind": {"const": "card"}} pairs with the same tag
+                        match = bool(tags_old[i]) and tags_old[i] == tags_new[j]
+                    elif tags_old[i] and tags_new[j] and tags_old[i] != tags_new[j]:
+                        match = False  # branches with different discriminator values are different branches
+                    else:
+                        match = fo == fn if rule == "same" else (fo is None or fn is None or bool(fo & fn))
                     if match:
                         pairs.append((i, j))
                         free_old.remove(i)
@@ -608,7 +635,7 @@ class _Differ:
         for i, j in pairs:
             self.diff(old[i], new[j], path)
         for j in free_new:
-            disjoint = _disjoint(fams_new, j)
+            disjoint = _disjoint(fams_new, tags_new, j)
             what = _describe(self.view(new[j]), new[j])
             if fams_new[j] == _NULL and (kind == "anyOf" or disjoint):
                 self.emit("type.nullable.added", f"null allowed ({kind} branch added)", path, oloc,
@@ -618,7 +645,7 @@ class _Differ:
                 change += ".disjoint" if kind == "oneOf" and disjoint else ""
                 self.emit(change, f"{kind} branch added ({what})", path, oloc, new[j].location)
         for i in free_old:
-            disjoint = _disjoint(fams_old, i)
+            disjoint = _disjoint(fams_old, tags_old, i)
             what = _describe(self.view(old[i]), old[i])
             if fams_old[i] == _NULL and (kind == "anyOf" or disjoint):
                 self.emit("type.nullable.removed", f"null no longer allowed ({kind} branch removed)", path,
@@ -629,15 +656,52 @@ class _Differ:
                 self.emit(change, f"{kind} branch removed ({what})", path, old[i].location, nloc)
 
 
+_REF_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+
+
+def _identical(old: Shape, new: Shape) -> bool:
+    """A fast path: the same JSON, with no reference whose target could differ, cannot hold a change."""
+    if len(old.nodes) != 1 or len(new.nodes) != 1 or old.restrict != new.restrict:
+        return False
+    a, b = old.nodes[0].schema, new.nodes[0].schema
+    return _same_json(a, b) and not _has_ref(a)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """JSON equality that, unlike ``==``, tells ``true`` from ``1``."""
+    if isinstance(a, Mapping):
+        return isinstance(b, Mapping) and a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    return (type(a) is type(b) and a == b) or (
+        isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool)
+        and not isinstance(b, bool) and a == b
+    )  # fmt: skip
+
+
+def _has_ref(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(k in _REF_KEYWORDS for k in value) or any(_has_ref(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_ref(v) for v in value)
+    return False
+
+
 def _branch_shapes(disjunction: Disjunction, restrict: frozenset[str] | None = None) -> list[Shape]:
     return [Shape((b,), b, restrict) for b in disjunction.branches]
 
 
-def _disjoint(fams: list[frozenset[str] | None], index: int) -> bool:
-    mine = fams[index]
-    if mine is None:
-        return False
-    return all(other is not None and not (mine & other) for k, other in enumerate(fams) if k != index)
+def _disjoint(fams: list[frozenset[str] | None], tags: list[frozenset[tuple[str, str]]], index: int) -> bool:
+    """Whether no other branch can accept what branch ``index`` accepts: other types, or another tag value."""
+
+    def apart(k: int) -> bool:
+        mine, other = fams[index], fams[k]
+        if mine is not None and other is not None and not (mine & other):
+            return True
+        pinned = dict(tags[index])
+        return any(name in pinned and pinned[name] != value for name, value in tags[k])
+
+    return all(apart(k) for k in range(len(fams)) if k != index)
 
 
 def _describe(view: View, shape: Shape) -> str:
@@ -651,8 +715,8 @@ def _describe(view: View, shape: Shape) -> str:
     return "schema"
 
 
-def _refs(targets: Mapping[str, Node]) -> str:
-    return " and ".join(short_uri(uri) for uri in sorted(targets))
+def _refs(targets: Mapping[str, tuple[str, Node]]) -> str:
+    return " and ".join(sorted(short_uri(uri) for uri, _ in targets.values()))
 
 
 def _model(view: View, name: str) -> ContentModel:

@@ -72,6 +72,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "message": f.message,
         "accepted": f.accepted,
         "file": f.file,
+        "line": f.line,
     }
 
 
@@ -109,6 +110,8 @@ def format_github(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (
         props = []
         if f.file:
             props.append(f"file={_escape_property(f.file)}")
+            if f.line is not None:
+                props.append(f"line={f.line}")
         context = _context(f)
         title = f"{context}: {f.change}" if context else f.change
         if f.severity is Severity.ACCEPTED:

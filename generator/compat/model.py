@@ -117,6 +117,7 @@ class Finding:
     new_version: int | None = None
     against: str | None = None  # git ref the old side came from, for in-place edits of a released version
     file: str | None = None  # file a CI annotation points at (relative to the working directory)
+    line: int | None = None  # line of the change in that file
     accepted: str | None = None  # reason given by the accept entry that matched
 
     @property

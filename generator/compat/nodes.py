@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
@@ -55,9 +56,25 @@ class Side:
         return str(getattr(self.resolver, "_base_uri", ""))
 
 
+SideLike = Side | tuple[Any, Resolver[Any]]
+
+
+def as_side(value: SideLike) -> Side:
+    """A :class:`Side` from itself or from a plain ``(schema, resolver)`` pair."""
+    if isinstance(value, Side):
+        return value
+    schema, resolver = value
+    return Side(schema, resolver)
+
+
 def pointer(parts: tuple[str, ...] | list[str]) -> str:
     """A JSON pointer built by the ``jsonpointer`` library (never hand-escaped)."""
-    return str(JsonPointer.from_parts([str(p) for p in parts]).path)
+    return _pointer(tuple(str(p) for p in parts))
+
+
+@lru_cache(maxsize=65536)
+def _pointer(parts: tuple[str, ...]) -> str:
+    return str(JsonPointer.from_parts(list(parts)).path)
 
 
 def specification_for(schema: Any, default: Spec) -> Spec:
@@ -135,10 +152,9 @@ class Node:
         spec = specification_for(value, self.spec)
         resolver = self.resolver
         if isinstance(value, Mapping):
-            resource = spec.create_resource(value)
-            resolver = resolver.in_subresource(resource)
-            ident = resource.id()
-            if ident:
+            ident = spec.id_of(value)
+            if ident:  # only a subschema with its own $id moves the base URI
+                resolver = resolver.in_subresource(spec.create_resource(value))
                 base = urljoin(base, ident)
         return Node(value, resolver, base, uri, parts, spec, self.side)
 

@@ -382,7 +382,10 @@ RULES: tuple[Rule, ...] = (
         why_forward=_WIDEN_F,
         note="generated models read oneOf as a union and do not enforce 'exactly one'",
     ),
-    _widening("oneof.branch.added.disjoint", "A oneOf branch is added whose type no other branch admits"),
+    _widening(
+        "oneof.branch.added.disjoint",
+        "A oneOf branch is added that no other branch can match (another type or discriminator value)",
+    ),
     Rule(
         "oneof.branch.removed",
         "A oneOf branch is removed that may overlap another branch",
@@ -393,7 +396,10 @@ RULES: tuple[Rule, ...] = (
         "reader; the checker cannot decide whether such data exists",
         note="generated models read oneOf as a union and do not enforce 'exactly one'",
     ),
-    _narrowing("oneof.branch.removed.disjoint", "A oneOf branch is removed whose type no other branch admits"),
+    _narrowing(
+        "oneof.branch.removed.disjoint",
+        "A oneOf branch is removed that no other branch could match (another type or discriminator value)",
+    ),
     Rule(
         "anyof.became.oneof",
         "anyOf becomes oneOf",
