@@ -150,12 +150,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
-    """Sub-commands that live beside their subsystem (generate, compat, check, serve)."""
+    """Sub-commands that live beside their subsystem (generate, compat, check), then those other installed
+    packages contribute through the ``pubsub.commands`` entry-point group (``serve`` comes from the runtime):
+    the generator never imports the service."""
+    from importlib.metadata import entry_points
+
     from . import check
     from .codegen import cli as codegen_cli
     from .compat import cli as compat_cli
 
-    return [codegen_cli.add_parser, compat_cli.add_parser, check.add_parser]
+    found: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]] = [
+        codegen_cli.add_parser,
+        compat_cli.add_parser,
+        check.add_parser,
+    ]
+    for entry in sorted(entry_points(group="pubsub.commands"), key=lambda e: e.name):
+        try:
+            found.append(entry.load())
+        except ImportError as exc:  # a broken optional plugin must not take the whole CLI down
+            print(f"pubsub: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

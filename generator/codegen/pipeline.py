@@ -213,6 +213,9 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
         latest=latest,
         exports=sorted([e.subscriber for e in events] + [item["subscriber_alias"] for item in latest]),
     ).encode()
+    files["client.py"] = env.get_template("client.py.j2").render(
+        header=header, imports=imports, events=events, latest=latest, exports=[]
+    ).encode()
     grouped: dict[str, set[str]] = {}
     for e in events:
         grouped.setdefault(f".{e.module}", set()).add(e.model_alias)

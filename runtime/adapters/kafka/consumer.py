@@ -1,0 +1,554 @@
+"""Subscriptions: a fan-out reader (manual assignment, no group) or a consumer-group member.
+
+Both fetch in the background (``fetch_batch`` records ahead at most) and hand records out up to
+``max_in_flight`` unsettled deliveries. A nack keeps the record in the subscription and hands it out again
+after the delay (``attempt`` + 1); Kafka has no per-record redelivery, so it never seeks back.
+
+Group members commit **after success**: per partition, the committed offset is the first offset not yet
+settled (acked or dead-lettered); everything below it was settled, whatever order the handlers finished in.
+Commits are coalesced (at most one in flight, ``commit_interval_ms`` apart) and flushed on rebalance, on
+``close`` and before ``committed_position`` answers.
+
+Rebalances (the eager protocol aiokafka speaks; the sticky assignor keeps partitions where they were):
+
+* revoked: commit what is settled, then remember the attempts of records still out (see below);
+* assigned: a partition kept keeps its state and read position (no redelivery); a partition lost is dropped —
+  its unsettled deliveries become stale (settling them does nothing, so nothing is committed twice by two
+  members) and its new owner starts from the committed offset, i.e. redelivers them; a new partition starts at
+  the group's committed offset, or — if the group never committed there — at the subscription's ``start``,
+  which is committed at once so the group's start is fixed when the group is created.
+
+Attempts: a record handed out again after its holder left counts ``attempt`` on. The holder writes the
+attempts into the offset commit's metadata (read back by the next owner: works across processes on Kafka) and
+into the adapter's in-process table (tansu 0.6 does not store commit metadata). A member that dies hard
+(``kill -9``) records nothing: its records come back with ``attempt`` 1 — at least once still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from ...errors import AdapterError
+from ..base import Delivery, Record, Subscription
+from .headers import binary_to_structured, decode_headers, is_binary_mode
+from .positions import encode_position
+
+if TYPE_CHECKING:
+    from .adapter import KafkaAdapter, TopicInfo
+
+logger = logging.getLogger("runtime.adapters.kafka")
+
+BUFFERED, HANDED, RETRY, DONE, DROPPED = range(5)
+ATTEMPTS_PREFIX = "pubsub-attempts:"
+_MAX_METADATA_ENTRIES = 64
+
+
+class _Signal:
+    """Wakes every waiter at once."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    async def wait(self, timeout: float | None) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            if timeout is None:
+                await future
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(timeout, 0.0)):
+                        await future
+        finally:
+            if not future.done():
+                future.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(future)
+
+    def notify_all(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
+def encode_attempts(attempts: Iterable[tuple[int, int]]) -> str:
+    entries = sorted(attempts)[:_MAX_METADATA_ENTRIES]
+    return ATTEMPTS_PREFIX + ",".join(f"{offset}={count}" for offset, count in entries) if entries else ""
+
+
+def decode_attempts(metadata: str | None) -> dict[int, int]:
+    if not metadata or not metadata.startswith(ATTEMPTS_PREFIX):
+        return {}
+    found: dict[int, int] = {}
+    for entry in metadata[len(ATTEMPTS_PREFIX):].split(","):
+        offset, _, count = entry.partition("=")
+        if offset.isdigit() and count.isdigit():
+            found[int(offset)] = int(count)
+    return found
+
+
+def sticky_assignor() -> type[StickyPartitionAssignor]:
+    """aiokafka's sticky assignor keeps its state in class attributes: one subclass per consumer, so several
+    members in one process do not share (and corrupt) their previous assignments."""
+    return type("StickyPartitionAssignor", (StickyPartitionAssignor,), {"member_assignment": None, "generation": -1})
+
+
+class _Track:
+    """Read and commit state of one partition held by a subscription."""
+
+    __slots__ = ("active", "committed", "done", "next_fetch", "outstanding", "partition", "pending")
+
+    def __init__(self, partition: int, next_fetch: int) -> None:
+        self.partition = partition
+        self.next_fetch = next_fetch  # offset after the last record taken from the consumer
+        self.committed = next_fetch  # last offset committed (group members)
+        self.outstanding: deque[int] = deque()  # offsets fetched and not settled, in order (group members)
+        self.done: set[int] = set()  # settled offsets behind an unsettled one
+        self.pending: dict[int, _Entry] = {}  # handed out or waiting for redelivery
+        self.active = True
+
+    def commit_point(self) -> int:
+        return self.outstanding[0] if self.outstanding else self.next_fetch
+
+
+class _Entry:
+    __slots__ = ("attempt", "due", "raw", "record", "state", "track")
+
+    def __init__(self, raw: Any, track: _Track, attempt: int) -> None:
+        self.raw = raw
+        self.track = track
+        self.record: Record | None = None
+        self.state = BUFFERED
+        self.attempt = attempt
+        self.due = 0.0
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, subscription: KafkaSubscription) -> None:
+        self.subscription = subscription
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.subscription._on_revoked()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.subscription._on_assigned({tp.partition for tp in assigned if tp.topic == self.subscription.topic})
+
+
+class KafkaSubscription(Subscription):
+    def __init__(self, adapter: KafkaAdapter, info: TopicInfo, group: str | None, consumer: str | None,
+                 starts: Sequence[int], max_in_flight: int) -> None:
+        self.adapter = adapter
+        self.info = info
+        self.channel = info.channel
+        self.topic = info.name
+        self.group = group
+        self.name = consumer
+        self.starts = list(starts)
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self.closed = False
+        self._recorder = adapter.recorder
+        self._tracks: dict[int, _Track] = {}
+        self._buffer: deque[_Entry] = deque()
+        self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)
+        self._retry: list[tuple[float, int, _Entry]] = []
+        self._sequence = itertools.count()
+        self._signal = _Signal()
+        self._space = _Signal()
+        self._frontier: list[int | None] = [None] * info.partitions
+        self._failure: BaseException | None = None
+        self._assigned = asyncio.Event()
+        self._dirty = asyncio.Event()
+        self._commit_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        settings = adapter.settings
+        client_id = f"{settings.client_id}-{consumer or group or 'reader'}"
+        options: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest",
+                                   "fetch_max_wait_ms": settings.fetch_max_wait_ms}
+        self.group_id = None if group is None else settings.group_id(group)
+        if group is not None:
+            options.update(
+                group_id=self.group_id, session_timeout_ms=settings.session_timeout_ms,
+                heartbeat_interval_ms=settings.heartbeat_interval_ms,
+                # one assignor only: aiokafka 0.14 sends one JoinGroup per listed assignor (a loop nesting bug),
+                # and on tansu each join waits out the rebalance delay
+                partition_assignment_strategy=(sticky_assignor(),),
+            )
+        self.consumer = AIOKafkaConsumer(**settings.client_kwargs(client_id), **options)
+
+    def __repr__(self) -> str:
+        return f"<KafkaSubscription {self.topic} group={self.group} member={self.name}>"
+
+    # -- life cycle ----------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        settings = self.adapter.settings
+        if self.group is not None:  # before start: subscribing after it makes the first join start over
+            self.consumer.subscribe([self.topic], listener=_Listener(self))
+        try:
+            try:
+                async with asyncio.timeout(settings.connect_timeout):
+                    await self.consumer.start()
+            except TimeoutError:
+                raise AdapterError(f"could not connect a consumer of {self.topic!r} within "
+                                   f"{settings.connect_timeout:g}s") from None
+            if self.group is None:
+                partitions = [TopicPartition(self.topic, p) for p in range(self.info.partitions)]
+                self.consumer.assign(partitions)
+                for tp, start in zip(partitions, self.starts, strict=True):
+                    self._take_partition(tp.partition, start)
+                self._assigned.set()
+            self._tasks.append(asyncio.create_task(self._pump(), name=f"kafka-fetch:{self.topic}"))
+            if self.group is not None:
+                self._tasks.append(asyncio.create_task(self._committer(), name=f"kafka-commit:{self.topic}"))
+                limit = settings.connect_timeout + settings.session_timeout_ms / 1000
+                try:
+                    async with asyncio.timeout(limit):
+                        await self._assigned.wait()
+                except TimeoutError:
+                    raise AdapterError(
+                        f"group {self.group!r} gave no assignment on {self.topic!r} within {limit:g}s") from None
+        except BaseException:
+            await self.close()
+            raise
+
+    def _take_partition(self, partition: int, start: int) -> _Track:
+        track = self._tracks[partition] = _Track(partition, start)
+        self.consumer.seek(TopicPartition(self.topic, partition), start)
+        self._frontier[partition] = start - 1 if start > 0 else None
+        return track
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._signal.notify_all()
+        self._space.notify_all()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.group is not None:
+            self._remember_attempts()
+            with contextlib.suppress(Exception):
+                await self._commit_now(with_attempts=True)
+        for track in self._tracks.values():
+            self._drop_track(track)
+        self._tracks.clear()
+        self._buffer.clear()
+        try:
+            async with asyncio.timeout(self.adapter.settings.connect_timeout):
+                await self.consumer.stop()
+        except Exception as error:  # closing must not fail
+            logger.warning("closing %r: %s", self, error)
+        self.adapter._forget(self)
+
+    # -- rebalance -----------------------------------------------------------------------------------------
+
+    async def _on_revoked(self) -> None:
+        if self.closed:
+            return
+        self._remember_attempts()
+        try:
+            await self._commit_now(with_attempts=True)
+        except Exception as error:
+            logger.warning("%r: commit before rebalance failed: %s", self, error)
+
+    async def _on_assigned(self, partitions: set[int]) -> None:
+        if self.closed:
+            return
+        attempts = self.adapter._attempts
+        for partition in list(self._tracks):
+            track = self._tracks[partition]
+            if partition in partitions:  # kept: no redelivery; aiokafka reset its position, restore ours
+                held = attempts.get((self.group or "", self.topic, partition))
+                if held:
+                    for offset in track.pending:
+                        held.pop(offset, None)
+                self.consumer.seek(TopicPartition(self.topic, partition), track.next_fetch)
+            else:
+                self._drop_track(self._tracks.pop(partition))
+        fresh = sorted(p for p in partitions if p not in self._tracks)
+        if fresh:
+            try:
+                await self._adopt(fresh)
+            except Exception as error:
+                logger.error("%r: cannot start partitions %s: %s", self, fresh, error)
+                self._failure = error
+        self._assigned.set()
+        self._signal.notify_all()
+
+    async def _adopt(self, partitions: list[int]) -> None:
+        group = self.group or ""
+        committed = await self.adapter._committed_offsets(self.group_id or "", self.topic, partitions)
+        pins: dict[TopicPartition, OffsetAndMetadata] = {}
+        for partition in partitions:
+            found = committed.get(partition)
+            if found is None:
+                start = self.starts[partition]
+                pins[TopicPartition(self.topic, partition)] = OffsetAndMetadata(start, "")
+            else:
+                start, metadata = found
+                remembered = decode_attempts(metadata)
+                if remembered:
+                    table = self.adapter._attempts.setdefault((group, self.topic, partition), {})
+                    for offset, count in remembered.items():
+                        table[offset] = max(count, table.get(offset, 0))
+            self._take_partition(partition, start)
+        if pins:  # the group's start is fixed when the group is created
+            await self.consumer.commit(pins)
+
+    def _drop_track(self, track: _Track) -> None:
+        track.active = False
+        for entry in list(track.pending.values()):
+            if entry.state == HANDED:
+                self._release(entry)
+            entry.state = DROPPED
+        track.pending.clear()
+        if self._buffer and any(e.track is track for e in self._buffer):
+            for entry in self._buffer:
+                if entry.track is track:
+                    entry.state = DROPPED
+            self._buffer = deque(e for e in self._buffer if e.state == BUFFERED)
+
+    def _remember_attempts(self) -> None:
+        for partition, track in self._tracks.items():
+            if track.pending:
+                table = self.adapter._attempts.setdefault((self.group or "", self.topic, partition), {})
+                for offset, entry in track.pending.items():
+                    table[offset] = max(entry.attempt, table.get(offset, 0))
+
+    # -- fetching ------------------------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        consumer, tracks, group = self.consumer, self._tracks, self.group is not None
+        batch = self.adapter.settings.fetch_batch
+        while not self.closed:
+            while len(self._buffer) >= self._buffer_limit and not self.closed:
+                await self._space.wait(None)
+            try:
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=batch)
+            except KafkaError as error:
+                logger.warning("%r: fetch failed, retrying: %s", self, error)
+                await self._space.wait(1.0)  # back off; close wakes it
+                continue
+            except Exception as error:
+                logger.exception("%r: fetching stopped", self)
+                self._failure = error
+                self._signal.notify_all()
+                return
+            added = False
+            for tp, records in fetched.items():
+                track = tracks.get(tp.partition)
+                if track is None or tp.topic != self.topic:
+                    continue
+                for raw in records:
+                    if raw.offset < track.next_fetch:
+                        continue  # fetched again after a reset
+                    track.next_fetch = raw.offset + 1
+                    if group:
+                        track.outstanding.append(raw.offset)
+                    self._buffer.append(_Entry(raw, track, 1))
+                    added = True
+            if added:
+                self._signal.notify_all()
+
+    # -- handing out ---------------------------------------------------------------------------------------
+
+    async def next(self) -> Delivery | None:
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            if self._failure is not None:
+                raise AdapterError(f"subscription to {self.topic!r} failed: {self._failure}") from self._failure
+            timeout: float | None = None
+            if self.in_flight < self.max_in_flight:
+                now = loop.time()
+                entry = self._take(now)
+                if entry is not None:
+                    return self._hand_out(entry)
+                if self._retry:
+                    timeout = self._retry[0][0] - now
+            await self._signal.wait(timeout)
+        return None
+
+    def _take(self, now: float) -> _Entry | None:
+        retry = self._retry
+        while retry and retry[0][0] <= now:
+            entry = heapq.heappop(retry)[2]
+            if entry.state == RETRY:
+                entry.attempt += 1
+                return entry
+        buffer = self._buffer
+        while buffer:
+            entry = buffer.popleft()
+            if len(buffer) <= self._buffer_limit // 2:
+                self._space.notify_all()
+            if entry.state == BUFFERED:
+                return entry
+        return None
+
+    def _hand_out(self, entry: _Entry) -> KafkaDelivery:
+        if entry.record is None:
+            entry.record = self._to_record(entry)
+        entry.state = HANDED
+        entry.track.pending[entry.raw.offset] = entry
+        self.in_flight += 1
+        recorder = self._recorder
+        recorder.add(self.channel, "delivered")
+        recorder.add(self.channel, "in_flight")
+        return KafkaDelivery(self, entry)
+
+    def _to_record(self, entry: _Entry) -> Record:
+        raw = entry.raw
+        partition, offset = raw.partition, raw.offset
+        frontier = self._frontier
+        last = frontier[partition]
+        if last is None or last < offset:
+            frontier[partition] = offset
+        if len(frontier) == 1:
+            position = f"{self.info.tag}:0:{offset}"
+        else:
+            position = encode_position(self.info.tag, partition, offset, frontier)
+        if self.group is not None:
+            held = self.adapter._attempts.get((self.group, self.topic, partition))
+            if held:
+                entry.attempt = held.pop(offset, 0) + 1
+        key = None if raw.key is None else raw.key.decode("utf-8", "replace")
+        headers = decode_headers(raw.headers) if raw.headers else {}
+        payload = raw.value if raw.value is not None else b""
+        if headers and is_binary_mode(headers):
+            payload, headers = binary_to_structured(raw.value, key, headers)
+        return Record(self.channel, position, payload, key, headers)
+
+    # -- settling ------------------------------------------------------------------------------------------
+
+    def _live(self, entry: _Entry, attempt: int) -> bool:
+        return entry.state == HANDED and entry.attempt == attempt
+
+    def _release(self, entry: _Entry) -> None:
+        self.in_flight -= 1
+        self._recorder.add(self.channel, "in_flight", -1)
+        self._signal.notify_all()
+
+    def _settle(self, entry: _Entry, attempt: int) -> bool:
+        if not self._live(entry, attempt):
+            return False
+        entry.state = DONE
+        self._release(entry)
+        track = entry.track
+        offset = entry.raw.offset
+        track.pending.pop(offset, None)
+        if self.group is not None and track.active:
+            outstanding = track.outstanding
+            if outstanding and outstanding[0] == offset:
+                outstanding.popleft()
+                done = track.done
+                while outstanding and outstanding[0] in done:
+                    done.discard(outstanding.popleft())
+                self._dirty.set()
+            else:
+                track.done.add(offset)
+        return True
+
+    def _requeue(self, entry: _Entry, attempt: int, delay: float) -> None:
+        if not self._live(entry, attempt):
+            return
+        self._release(entry)
+        entry.state = RETRY
+        loop = asyncio.get_running_loop()
+        entry.due = loop.time() + delay
+        heapq.heappush(self._retry, (entry.due, next(self._sequence), entry))
+        if delay > 0:
+            loop.call_later(delay, self._signal.notify_all)
+
+    # -- committing ----------------------------------------------------------------------------------------
+
+    async def _committer(self) -> None:
+        interval = self.adapter.settings.commit_interval_ms / 1000
+        while not self.closed:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await self._commit_now()
+            except Exception as error:
+                logger.warning("%r: commit failed (the events will be redelivered): %s", self, error)
+            if interval > 0:
+                await asyncio.sleep(interval)  # pacing: acks arriving meanwhile go into one commit
+
+    async def flush(self) -> None:
+        """Commit every settled offset now."""
+        if not self.closed:
+            await self._commit_now()
+
+    async def _commit_now(self, *, with_attempts: bool = False) -> None:
+        async with self._commit_lock:
+            offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+            for partition, track in self._tracks.items():
+                point = track.commit_point()
+                metadata = encode_attempts((o, e.attempt) for o, e in track.pending.items()) if with_attempts else ""
+                if point > track.committed or metadata:
+                    offsets[TopicPartition(self.topic, partition)] = OffsetAndMetadata(point, metadata)
+            if not offsets:
+                return
+            await self.consumer.commit(offsets)
+            for tp, committed in offsets.items():
+                held = self._tracks.get(tp.partition)
+                if held is not None and committed.offset > held.committed:
+                    held.committed = committed.offset
+
+
+class KafkaDelivery(Delivery):
+    __slots__ = ("_entry", "_settled", "_subscription", "attempt", "record")
+
+    def __init__(self, subscription: KafkaSubscription, entry: _Entry) -> None:
+        self._subscription = subscription
+        self._entry = entry
+        self._settled = False
+        assert entry.record is not None
+        self.record = entry.record
+        self.attempt = entry.attempt
+
+    def __repr__(self) -> str:
+        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
+
+    async def ack(self) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        if self._subscription._settle(self._entry, self.attempt):
+            self._subscription._recorder.add(self.record.channel, "acked")
+
+    async def nack(self, delay: float = 0.0) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        self._subscription._recorder.add(self.record.channel, "retried")
+        self._subscription._requeue(self._entry, self.attempt, max(0.0, delay))
+
+    async def dead_letter(self, error: str) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        subscription = self._subscription
+        if not subscription._live(self._entry, self.attempt):
+            return
+        try:
+            await subscription.adapter._dead_letter(self.record, error)
+        except Exception:
+            subscription._requeue(self._entry, self.attempt, 1.0)  # try again later rather than lose it
+            raise
+        subscription._settle(self._entry, self.attempt)

@@ -1,0 +1,446 @@
+"""The bus: validates at the boundary, routes each channel to its adapter, runs subscriptions.
+
+Publishing: the payload is validated against its version's schema before any adapter sees it (nothing is
+published otherwise), the type must exist and travel on the channel the caller names, and the envelope is
+encoded once (CloudEvents structured JSON) and handed to the channel's adapter.
+
+Consuming: each delivery is decoded and validated against the version it declares, handed to the handler
+under a timeout, then acked. A handler that raises is retried with backoff (``RetryPolicy``: a nack with a
+delay, so the broker redelivers), and after the last attempt the event goes to the channel's dead-letter
+channel with the error. A consumer skips (acks) an event whose idempotency key it already handled. An event
+that can never succeed (invalid, unknown type, unreadable by the model, or a handler raising ``PoisonEvent``)
+is dead-lettered at once. A raising handler never ends the subscription.
+Stopping stops fetching, waits for in-flight handlers (up to ``drain_timeout``), then closes the adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import logging
+import os
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from .adapters.base import Adapter, AdapterFactory, Delivery, Health, Message, Record, StartAt, Subscription
+from .catalog import Catalog, ChannelSpec, EventSpec
+from .codec import check, decode, encode
+from .envelope import Envelope, envelope_from_wire
+from .errors import (
+    BusClosed,
+    MalformedEvent,
+    PoisonEvent,
+    PubSubError,
+    UnknownEventType,
+    ValidationFailed,
+    WrongChannel,
+)
+from .idempotency import IdempotencyWindow
+from .jsonparse import parse_json
+from .metrics import MetricsSnapshot
+from .retry import RetryPolicy
+
+logger = logging.getLogger("runtime.bus")
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+#: Adapter kinds the bus knows how to build, as ``"module:factory"`` imported on first use.
+DEFAULT_ADAPTER_FACTORIES: Mapping[str, str] = {
+    "memory": "runtime.adapters.memory:memory_adapter_factory",
+    "redis": "runtime.adapters.redis:adapter_factory",
+    "kafka": "runtime.adapters.kafka:adapter_factory",
+}
+
+FETCH_RETRY_FIRST_PAUSE = 0.05
+FETCH_RETRY_MAX_PAUSE = 5.0
+
+_DEAD_ON_ARRIVAL = (MalformedEvent, UnknownEventType, WrongChannel, ValidationFailed)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish returns once the adapter stored the event."""
+
+    id: str
+    position: str
+    channel: str
+    type: str
+    version: int
+    duplicate: bool = False  # True when an idempotency key matched an earlier publish; nothing new was stored
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "TimeoutError: handler timed out"
+    return f"{type(error).__name__}: {error}"
+
+
+def _load_factory(reference: str | AdapterFactory) -> AdapterFactory:
+    if not isinstance(reference, str):
+        return reference
+    module_name, _, attribute = reference.partition(":")
+    factory: AdapterFactory = getattr(importlib.import_module(module_name), attribute)
+    return factory
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A subscription to declare before the bus starts (``Bus.register``)."""
+
+    types: tuple[str, ...]
+    handler: Handler
+    group: str | None = None
+    concurrency: int = 1
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    start: StartAt = StartAt.LATEST
+    name: str | None = None
+
+
+class Consumer:
+    """One running subscription: one channel, some event types, one handler."""
+
+    def __init__(self, bus: Bus, channel: str, spec: ConsumerSpec, subscription: Subscription, retry: RetryPolicy,
+                 timeout: float) -> None:
+        self.bus = bus
+        self.channel = channel
+        self.spec = spec
+        self.types = frozenset(spec.types)
+        self.subscription = subscription
+        self.retry = retry
+        self.timeout = timeout
+        self.recorder = bus.adapter_for(channel).recorder
+        self._handlers: set[asyncio.Task[None]] = set()
+        #: Idempotency keys this consumer handled successfully, newest last (bounded): a redelivered or
+        #: re-published event with one of them is acked without running the handler again.
+        self._handled_keys: OrderedDict[str, None] = OrderedDict()
+        self._loop_task = asyncio.create_task(self._run(), name=f"pubsub-consumer:{channel}:{spec.group}")
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._handlers)
+
+    async def _run(self) -> None:
+        """Fetch and dispatch until closed. A fetch that fails (broker gone, connection reset) is retried with a
+        capped exponential pause, so a subscription outlives an outage: the adapter resumes it from its
+        position or group."""
+        failures = 0
+        while True:
+            try:
+                async for delivery in self.subscription:
+                    failures = 0
+                    task = asyncio.create_task(self._process(delivery.record, delivery))
+                    self._handlers.add(task)
+                    task.add_done_callback(self._handlers.discard)
+                return
+            except Exception as error:
+                failures += 1
+                self.recorder.add(self.channel, "errors")
+                pause = min(FETCH_RETRY_MAX_PAUSE, FETCH_RETRY_FIRST_PAUSE * 2 ** (failures - 1))
+                logger.warning("fetching from %s failed (%s); retrying in %.2fs", self.channel, _describe(error), pause)
+                await asyncio.sleep(pause)
+
+    async def _process(self, record: Record, delivery: Delivery) -> None:
+        try:
+            await self._handle(record, delivery)
+        except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
+            self.recorder.add(self.channel, "errors")
+            logger.error("settling %s@%s failed: %s", self.channel, record.position, _describe(error))
+
+    async def _handle(self, record: Record, delivery: Delivery) -> None:
+        try:
+            envelope = decode(record.payload, self.bus.catalog, channel=self.channel)
+        except _DEAD_ON_ARRIVAL as error:
+            logger.warning("dead-lettering %s@%s: %s", self.channel, record.position, error)
+            await delivery.dead_letter(_describe(error))
+            return
+        key = None if envelope.idempotency_key is None else f"{envelope.type}\x00{envelope.idempotency_key}"
+        if envelope.type not in self.types or (key is not None and key in self._handled_keys):
+            await delivery.ack()
+            return
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.spec.handler(envelope)
+        except Exception as error:
+            self.recorder.observe_handler(self.channel, time.perf_counter() - started)
+            self.recorder.add(self.channel, "errors")
+            if isinstance(error, PoisonEvent) or self.retry.exhausted(delivery.attempt):
+                logger.warning("dead-lettering %s %s after attempt %d: %s", envelope.type, envelope.id,
+                               delivery.attempt, _describe(error))
+                await delivery.dead_letter(_describe(error))
+            else:
+                logger.info("retrying %s %s (attempt %d): %s", envelope.type, envelope.id, delivery.attempt,
+                            _describe(error))
+                await delivery.nack(self.retry.delay(delivery.attempt))
+            return
+        self.recorder.observe_handler(self.channel, time.perf_counter() - started)
+        if key is not None:
+            self._handled_keys[key] = None
+            if len(self._handled_keys) > self.bus.idempotency_window:
+                self._handled_keys.popitem(last=False)
+        await delivery.ack()
+
+    async def stop(self, drain_timeout: float) -> None:
+        """Stop fetching, let in-flight handlers finish (cancel them after ``drain_timeout``), close."""
+        self._loop_task.cancel()
+        await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._handlers:
+            _, still_running = await asyncio.wait(set(self._handlers), timeout=drain_timeout)
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
+        await self.subscription.close()
+
+
+class Bus:
+    """Routes events between typed publishers/subscribers and adapters. Use as ``async with Bus(...)``.
+
+    ``adapters`` maps adapter kinds to factories (defaults: ``DEFAULT_ADAPTER_FACTORIES``);
+    ``all_channels_on="memory"`` runs every channel on one kind whatever the registry says (the embedded
+    default and the test kit use it).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        adapters: Mapping[str, str | AdapterFactory] | None = None,
+        all_channels_on: str | None = None,
+        source: str = "urn:hipponot-pubsub",
+        retry: RetryPolicy | None = None,
+        handler_timeout: float = 30.0,
+        drain_timeout: float = 10.0,
+        idempotency_window: int = 10_000,
+    ) -> None:
+        self.catalog = catalog
+        self.source = source
+        self.retry = retry or RetryPolicy()
+        self.handler_timeout = handler_timeout
+        self.drain_timeout = drain_timeout
+        self._factories: dict[str, str | AdapterFactory] = {**DEFAULT_ADAPTER_FACTORIES, **(adapters or {})}
+        self._all_channels_on = all_channels_on
+        self._adapters: dict[str, Adapter] = {}  # by kind
+        self._channel_adapter: dict[str, Adapter] = {}
+        self._consumers: list[Consumer] = []
+        self._declared: list[ConsumerSpec] = []
+        self.idempotency_window = idempotency_window
+        self._idempotency: IdempotencyWindow[PublishResult] = IdempotencyWindow(idempotency_window)
+        self._consumer_count = 0
+        self._running = False
+
+    # -- life cycle ----------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def adapter_kind(self, channel: str) -> str:
+        return self._all_channels_on or self.catalog.channel(channel).adapter
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self.catalog.compile_all()
+        by_kind: dict[str, list[ChannelSpec]] = {}
+        for spec in self.catalog.channels.values():
+            by_kind.setdefault(self.adapter_kind(spec.name), []).append(spec)
+        try:
+            for kind, channels in by_kind.items():
+                if kind not in self._factories:
+                    raise PubSubError(f"no adapter factory for kind {kind!r} (channels {[c.name for c in channels]})")
+                adapter = _load_factory(self._factories[kind])(channels)
+                await adapter.start()
+                self._adapters[kind] = adapter
+                for channel in channels:
+                    self._channel_adapter[channel.name] = adapter
+            self._running = True
+            for declared in self._declared:
+                await self._start_consumer(declared)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Drain subscriptions, then close adapters. Idempotent."""
+        self._running = False
+        consumers, self._consumers = self._consumers, []
+        await asyncio.gather(*(c.stop(self.drain_timeout) for c in consumers), return_exceptions=True)
+        adapters, self._adapters = self._adapters, {}
+        self._channel_adapter = {}
+        for adapter in adapters.values():
+            await adapter.close()
+
+    async def __aenter__(self) -> Bus:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    def adapter_for(self, channel: str) -> Adapter:
+        if not self._running:
+            raise BusClosed("the bus is not running")
+        self.catalog.channel(channel)
+        return self._channel_adapter[channel]
+
+    # -- publishing ----------------------------------------------------------------------------------------
+
+    def envelope(self, event_type: str, data: Any, *, version: int | None = None, **attributes: Any) -> Envelope[Any]:
+        """A new envelope for JSON-ready ``data`` (latest version unless ``version``); not validated yet."""
+        spec = self.catalog.spec(event_type, version)
+        attributes.setdefault("source", self.source)
+        attributes.setdefault("dataschema", spec.schema_id)
+        return Envelope(type=event_type, data=data, data_version=spec.version, **attributes)
+
+    async def publish(
+        self,
+        event_type: str,
+        data: Any,
+        *,
+        version: int | None = None,
+        channel: str | None = None,
+        key: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        subject: str | None = None,
+        idempotency_key: str | None = None,
+        principal: str | None = None,
+        traceparent: str | None = None,
+    ) -> PublishResult:
+        """Validate JSON-ready ``data`` as ``event_type`` (latest version unless ``version``) and publish it."""
+        envelope = self.envelope(
+            event_type, data, version=version, partition_key=key, correlation_id=correlation_id,
+            causation_id=causation_id, subject=subject, idempotency_key=idempotency_key, principal=principal,
+            traceparent=traceparent,
+        )
+        return await self.publish_envelope(envelope, channel=channel)
+
+    async def publish_envelope(self, envelope: Envelope[Any], *, channel: str | None = None) -> PublishResult:
+        """Validate and publish an envelope whose ``data`` is JSON-ready (``channel``, if given, is checked)."""
+        envelope, spec = check(envelope, self.catalog, channel=channel)
+        if envelope.idempotency_key is None:
+            return await self._publish_checked(envelope, spec)
+        key = f"{envelope.type}\x00{envelope.idempotency_key}"
+        result, duplicate = await self._idempotency.once(key, lambda: self._publish_checked(envelope, spec))
+        return PublishResult(result.id, result.position, result.channel, result.type, result.version, True) \
+            if duplicate else result
+
+    async def publish_raw(self, raw: bytes | str, *, channel: str | None = None) -> PublishResult:
+        """Publish CloudEvents structured-mode bytes from outside (the HTTP service): parsed, validated."""
+        envelope = envelope_from_wire(parse_json(raw))
+        return await self.publish_envelope(envelope, channel=channel)
+
+    async def publish_many(
+        self, envelopes: Sequence[Envelope[Any]], *, channel: str | None = None
+    ) -> list[PublishResult]:
+        """Validate every envelope first (any failure: nothing published), then publish each channel's events
+        as one all-or-nothing adapter batch. Batches spanning channels are atomic per channel only."""
+        checked = [check(e, self.catalog, channel=channel) for e in envelopes]
+        by_channel: dict[str, list[int]] = {}
+        for index, (_, spec) in enumerate(checked):
+            by_channel.setdefault(spec.channel, []).append(index)
+        results: list[PublishResult | None] = [None] * len(checked)
+        for channel_name, indexes in by_channel.items():
+            adapter = self.adapter_for(channel_name)
+            messages = [self._message(checked[i][0]) for i in indexes]
+            positions = await adapter.publish_many(channel_name, messages)
+            for i, position in zip(indexes, positions, strict=True):
+                envelope, spec = checked[i]
+                results[i] = PublishResult(envelope.id, position, channel_name, spec.type, spec.version)
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _message(envelope: Envelope[Any]) -> Message:
+        headers = {"ce-id": envelope.id, "ce-type": envelope.type, "ce-dataversion": str(envelope.data_version)}
+        return Message(encode(envelope), envelope.partition_key, headers)
+
+    async def _publish_checked(self, envelope: Envelope[Any], spec: EventSpec) -> PublishResult:
+        adapter = self.adapter_for(spec.channel)
+        try:
+            position = await adapter.publish(spec.channel, self._message(envelope))
+        except Exception:
+            adapter.recorder.add(spec.channel, "errors")
+            raise
+        return PublishResult(envelope.id, position, spec.channel, spec.type, spec.version)
+
+    # -- consuming -----------------------------------------------------------------------------------------
+
+    def register(self, spec: ConsumerSpec) -> None:
+        """Declare a subscription before ``start`` (the decorator form of subscribers uses this)."""
+        if self._running:
+            raise PubSubError("the bus is running: use `await bus.subscribe(...)`")
+        self._declared.append(spec)
+
+    async def subscribe(
+        self,
+        types: str | Iterable[str],
+        handler: Handler,
+        *,
+        group: str | None = None,
+        concurrency: int = 1,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        start: StartAt = StartAt.LATEST,
+        name: str | None = None,
+    ) -> list[Consumer]:
+        """Run ``handler`` for every event of ``types`` (any version), one consumer per channel involved."""
+        names = (types,) if isinstance(types, str) else tuple(types)
+        spec = ConsumerSpec(names, handler, group, max(1, concurrency), retry, timeout, start, name)
+        return await self._start_consumer(spec)
+
+    async def _start_consumer(self, spec: ConsumerSpec) -> list[Consumer]:
+        if not self._running:
+            raise BusClosed("the bus is not running")
+        channels: dict[str, list[str]] = {}
+        for event_type in spec.types:
+            channels.setdefault(self.catalog.channel_of(event_type), []).append(event_type)
+        started = []
+        for channel, types in channels.items():
+            adapter = self.adapter_for(channel)
+            subscription = await adapter.subscribe(
+                channel, group=spec.group, consumer=self._consumer_name(spec), start=spec.start,
+                max_in_flight=spec.concurrency,
+            )
+            retry = spec.retry or RetryPolicy.from_channel_options(self.catalog.channel(channel).options, self.retry)
+            consumer = Consumer(self, channel, dataclasses.replace(spec, types=tuple(types)), subscription, retry,
+                                spec.timeout or self.handler_timeout)
+            self._consumers.append(consumer)
+            started.append(consumer)
+        return started
+
+    def _consumer_name(self, spec: ConsumerSpec) -> str:
+        """A name unique to this member (host, process, counter): brokers such as Redis track pending
+        deliveries per consumer name, so two members must never share one."""
+        self._consumer_count += 1
+        return f"{spec.name or 'consumer'}@{socket.gethostname()}:{os.getpid()}:{self._consumer_count}"
+
+    async def unsubscribe(self, consumer: Consumer) -> None:
+        """Stop one consumer (draining its in-flight handlers)."""
+        if consumer in self._consumers:
+            self._consumers.remove(consumer)
+        await consumer.stop(self.drain_timeout)
+
+    # -- reading and operations ----------------------------------------------------------------------------
+
+    async def history(self, channel: str, *, after: str | None = None, limit: int = 100) -> list[Record]:
+        return await self.adapter_for(channel).history(channel, after=after, limit=limit)
+
+    def metrics(self) -> list[MetricsSnapshot]:
+        return [adapter.metrics() for adapter in self._adapters.values()]
+
+    async def health(self) -> dict[str, Health]:
+        results: dict[str, Health] = {}
+        for kind, adapter in self._adapters.items():
+            try:
+                results[kind] = await adapter.health()
+            except Exception as error:
+                results[kind] = Health(False, _describe(error))
+        return results

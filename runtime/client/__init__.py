@@ -1,0 +1,23 @@
+"""Client transport of the HTTP service: publish (async and sync), stream channels over SSE with resume.
+
+The generated ``client.py`` builds typed publishers on ``runtime.client.typed``; this package is usable alone.
+"""
+
+from .stream import Backoff, EventStream, raw_envelope, subscribe, typed_reader
+from .transport import AsyncPubSubClient, PubSubClient, ServiceError, event_body, raise_for_problem
+from .typed import HttpPublisher, SyncHttpPublisher
+
+__all__ = [
+    "AsyncPubSubClient",
+    "Backoff",
+    "EventStream",
+    "HttpPublisher",
+    "PubSubClient",
+    "ServiceError",
+    "SyncHttpPublisher",
+    "event_body",
+    "raise_for_problem",
+    "raw_envelope",
+    "subscribe",
+    "typed_reader",
+]

@@ -1,0 +1,73 @@
+"""Every error the runtime raises on purpose, so callers can catch the runtime's errors in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class PubSubError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One way an instance breaks its schema: where (a JSON pointer into the instance) and why."""
+
+    pointer: str
+    message: str
+    keyword: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.pointer or '/'}: {self.message}"
+
+
+class ValidationFailed(PubSubError):
+    """The payload breaks the JSON Schema of the version it declares; ``violations`` lists every breach."""
+
+    def __init__(self, event_type: str, version: int, violations: Sequence[Violation]) -> None:
+        self.event_type = event_type
+        self.version = version
+        self.violations = tuple(violations)
+        lines = "\n".join(f"  {v}" for v in self.violations)
+        super().__init__(f"{event_type} v{version}: {len(self.violations)} schema violation(s)\n{lines}")
+
+
+class MalformedEvent(PubSubError):
+    """The bytes are not JSON, or not a CloudEvents 1.0 structured-mode envelope this runtime understands."""
+
+
+class UnknownEventType(PubSubError):
+    """The catalog has no such event type or version."""
+
+
+class WrongChannel(PubSubError):
+    """The event type is registered on another channel than the one it was sent on."""
+
+
+class UnknownChannel(PubSubError):
+    """The catalog has no such channel."""
+
+
+class AdapterError(PubSubError):
+    """An adapter could not do what was asked (broker unreachable, closed, ...)."""
+
+
+class UnsupportedOperation(AdapterError):
+    """The adapter (or the channel's mode) cannot do this at all, e.g. history on an ephemeral pub/sub channel."""
+
+
+class InvalidPosition(AdapterError):
+    """The position string was not made by this adapter for this channel."""
+
+
+class PoisonEvent(PubSubError):
+    """Raised by (or on behalf of) a handler when retrying cannot help: the bus dead-letters the event at once."""
+
+
+class UnreadableEvent(PoisonEvent):
+    """A valid event the subscriber's model cannot read (e.g. a newer version's enum value in an old model)."""
+
+
+class BusClosed(PubSubError):
+    """The bus is not running (not started yet, or stopped)."""

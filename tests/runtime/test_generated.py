@@ -1,0 +1,51 @@
+"""The runtime with the generator's real output: the catalog from ``generated/manifest.json``, generated
+publishers and subscribers on the bases in ``runtime.publisher`` / ``runtime.subscriber``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from runtime.bus import Bus
+from runtime.catalog import Catalog
+from runtime.envelope import Envelope
+from runtime.testing import Received, assert_published, memory_bus
+
+from generated import publishers as generated
+from generated import subscribers
+from generated.models.orders.order_placed_v2 import OrderPlacedV2
+
+
+@pytest.fixture(scope="module")
+def generated_catalog() -> Catalog:
+    return Catalog.from_package("generated")
+
+
+@pytest_asyncio.fixture
+async def generated_bus(generated_catalog: Catalog) -> AsyncIterator[Bus]:
+    async with memory_bus(generated_catalog) as bus:
+        yield bus
+
+
+def test_the_manifest_catalog_knows_every_event(generated_catalog: Catalog, catalog: Catalog) -> None:
+    assert {(s.type, s.version) for s in generated_catalog} == {(s.type, s.version) for s in catalog}
+    for spec in generated_catalog:
+        assert spec.channel == catalog.spec(spec.type, spec.version).channel
+        assert spec.model.__name__.endswith(f"V{spec.version}")
+
+
+async def test_generated_publisher_to_generated_subscriber(generated_bus: Bus, order_v2: dict[str, Any]) -> None:
+    model = generated.OrderPlacedV2Publisher.model
+    received: Received[Any] = Received()
+
+    class Billing(subscribers.OrderPlacedV2Subscriber):
+        async def handle(self, event: Envelope[OrderPlacedV2]) -> None:
+            await received(event)
+
+    await Billing(generated_bus, group="billing").start()
+    result = await generated.OrderPlacedV2Publisher(generated_bus).publish(model.model_validate(order_v2))
+    [event] = await received.wait_for(1)
+    assert isinstance(event.data, model) and event.id == result.id
+    await assert_published(generated_bus, "order.placed", count=1, data={"order_number": order_v2["order_number"]})
