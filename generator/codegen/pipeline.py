@@ -21,7 +21,7 @@ from ..registry import Registry
 from .bundle import bundle, canonical_json, digest
 from .delegation import delegated_keywords
 from .models import ModelPlan, generate_models, plan_models
-from .names import class_name, slug
+from .names import class_name, module_name, slug
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -194,6 +194,8 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
                 "subscriber": f"{cls}Subscriber",
                 "publisher_alias": f"{base}Publisher",
                 "subscriber_alias": f"{base}Subscriber",
+                # An attribute of the client's event namespaces: never "client", which those objects hold.
+                "attribute": attribute if (attribute := module_name(event.type)) != "client" else "client_",
             }
         )
     imports = sorted({f"from .{e.module} import {e.model_alias}" for e in events})
