@@ -28,7 +28,17 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .adapters.base import Adapter, AdapterFactory, Delivery, Health, Message, Record, StartAt, Subscription
+from .adapters.base import (
+    DEAD_LETTER_SUFFIX,
+    Adapter,
+    AdapterFactory,
+    Delivery,
+    Health,
+    Message,
+    Record,
+    StartAt,
+    Subscription,
+)
 from .catalog import Catalog, ChannelSpec, EventSpec
 from .codec import check, decode, encode
 from .envelope import Envelope, envelope_from_wire
@@ -104,7 +114,13 @@ class ConsumerSpec:
 
 
 class Consumer:
-    """One running subscription: one channel, some event types, one handler."""
+    """One running subscription: one channel, some event types, one handler.
+
+    One fetch loop takes deliveries from the subscription (which hands out at most ``concurrency`` unsettled
+    ones) into a queue, and ``concurrency`` worker tasks handle them: no task per event. Handler timeouts are
+    enforced by one timer per consumer armed at the earliest running handler's deadline, rather than a
+    ``asyncio.timeout`` (a timer) per event.
+    """
 
     def __init__(self, bus: Bus, channel: str, spec: ConsumerSpec, subscription: Subscription, retry: RetryPolicy,
                  timeout: float) -> None:
@@ -116,28 +132,39 @@ class Consumer:
         self.retry = retry
         self.timeout = timeout
         self.recorder = bus.adapter_for(channel).recorder
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._catalog = bus.catalog
+        self._handler = spec.handler
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue()
+        self._in_flight = 0
+        #: worker task -> loop time its handler started (only while a handler runs)
+        self._running: dict[asyncio.Task[None], float] = {}
+        self._timed_out: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()
         #: Idempotency keys this consumer handled successfully, newest last (bounded): a redelivered or
         #: re-published event with one of them is acked without running the handler again.
         self._handled_keys: OrderedDict[str, None] = OrderedDict()
         self._loop_task = asyncio.create_task(self._run(), name=f"pubsub-consumer:{channel}:{spec.group}")
+        self._workers = [asyncio.create_task(self._work(), name=f"pubsub-worker:{channel}:{spec.group}:{i}")
+                         for i in range(max(1, spec.concurrency))]
 
     @property
     def in_flight(self) -> int:
-        return len(self._handlers)
+        """Deliveries taken from the subscription and not yet settled."""
+        return self._in_flight
 
     async def _run(self) -> None:
-        """Fetch and dispatch until closed. A fetch that fails (broker gone, connection reset) is retried with a
-        capped exponential pause, so a subscription outlives an outage: the adapter resumes it from its
-        position or group."""
+        """Fetch until closed. A fetch that fails (broker gone, connection reset) is retried with a capped
+        exponential pause, so a subscription outlives an outage: the adapter resumes it from its position or
+        group."""
         failures = 0
+        next_delivery, put = self.subscription.next, self._queue.put_nowait
         while True:
             try:
-                async for delivery in self.subscription:
+                while (delivery := await next_delivery()) is not None:
                     failures = 0
-                    task = asyncio.create_task(self._process(delivery.record, delivery))
-                    self._handlers.add(task)
-                    task.add_done_callback(self._handlers.discard)
+                    self._in_flight += 1
+                    put(delivery)
                 return
             except Exception as error:
                 failures += 1
@@ -146,16 +173,68 @@ class Consumer:
                 logger.warning("fetching from %s failed (%s); retrying in %.2fs", self.channel, _describe(error), pause)
                 await asyncio.sleep(pause)
 
-    async def _process(self, record: Record, delivery: Delivery) -> None:
+    async def _work(self) -> None:
+        """Handle queued deliveries until a ``None`` arrives (``stop``)."""
+        get = self._queue.get
+        while (delivery := await get()) is not None:
+            try:
+                await self._handle(delivery.record, delivery)
+            except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
+                self.recorder.add(self.channel, "errors")
+                logger.error("settling %s@%s failed: %s", self.channel, delivery.record.position, _describe(error))
+            finally:
+                self._in_flight -= 1
+
+    # -- handler timeouts ----------------------------------------------------------------------------------
+
+    def _arm(self, deadline: float) -> None:
+        watchdog = self._watchdog
+        if watchdog is None or deadline < watchdog.when():
+            if watchdog is not None:
+                watchdog.cancel()
+            self._watchdog = self._loop.call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        """Cancel the handlers past their deadline; re-arm for the earliest remaining one."""
+        self._watchdog = None
+        now, timeout = self._loop.time(), self.timeout
+        earliest: float | None = None
+        for task, started in self._running.items():
+            deadline = started + timeout
+            if deadline <= now:
+                if task not in self._timed_out:
+                    self._timed_out.add(task)
+                    task.cancel()
+            elif earliest is None or deadline < earliest:
+                earliest = deadline
+        if earliest is not None:
+            self._arm(earliest)
+
+    async def _call_handler(self, envelope: Envelope[Any]) -> None:
+        """The handler, bounded by ``timeout`` (raises ``TimeoutError`` as ``asyncio.timeout`` would)."""
+        task = asyncio.current_task()
+        assert task is not None
+        started = self._loop.time()
+        self._running[task] = started
+        if self._watchdog is None:
+            self._arm(started + self.timeout)
         try:
-            await self._handle(record, delivery)
-        except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
-            self.recorder.add(self.channel, "errors")
-            logger.error("settling %s@%s failed: %s", self.channel, record.position, _describe(error))
+            await self._handler(envelope)
+        except asyncio.CancelledError:
+            if task in self._timed_out:
+                self._timed_out.discard(task)
+                if task.uncancel() == 0:
+                    raise TimeoutError from None
+            raise
+        finally:
+            del self._running[task]
+            if task in self._timed_out:  # the handler swallowed the cancellation and returned
+                self._timed_out.discard(task)
+                task.uncancel()
 
     async def _handle(self, record: Record, delivery: Delivery) -> None:
         try:
-            envelope = decode(record.payload, self.bus.catalog, channel=self.channel)
+            envelope = decode(record.payload, self._catalog, channel=self.channel)
         except _DEAD_ON_ARRIVAL as error:
             logger.warning("dead-lettering %s@%s: %s", self.channel, record.position, error)
             await delivery.dead_letter(_describe(error))
@@ -166,8 +245,7 @@ class Consumer:
             return
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.timeout):
-                await self.spec.handler(envelope)
+            await self._call_handler(envelope)
         except Exception as error:
             self.recorder.observe_handler(self.channel, time.perf_counter() - started)
             self.recorder.add(self.channel, "errors")
@@ -191,11 +269,15 @@ class Consumer:
         """Stop fetching, let in-flight handlers finish (cancel them after ``drain_timeout``), close."""
         self._loop_task.cancel()
         await asyncio.gather(self._loop_task, return_exceptions=True)
-        if self._handlers:
-            _, still_running = await asyncio.wait(set(self._handlers), timeout=drain_timeout)
-            for task in still_running:
-                task.cancel()
-            await asyncio.gather(*still_running, return_exceptions=True)
+        for _ in self._workers:
+            self._queue.put_nowait(None)  # after every delivery already fetched: those are handled first
+        _, still_running = await asyncio.wait(self._workers, timeout=drain_timeout)
+        for task in still_running:
+            task.cancel()
+        await asyncio.gather(*still_running, return_exceptions=True)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         await self.subscription.close()
 
 
@@ -431,7 +513,11 @@ class Bus:
     # -- reading and operations ----------------------------------------------------------------------------
 
     async def history(self, channel: str, *, after: str | None = None, limit: int = 100) -> list[Record]:
-        return await self.adapter_for(channel).history(channel, after=after, limit=limit)
+        """Retained events of ``channel``, or of its dead-letter channel (``<channel>.dead-letter``)."""
+        served_by = channel
+        if channel not in self.catalog.channels and channel.endswith(DEAD_LETTER_SUFFIX):
+            served_by = channel[: -len(DEAD_LETTER_SUFFIX)]
+        return await self.adapter_for(served_by).history(channel, after=after, limit=limit)
 
     def metrics(self) -> list[MetricsSnapshot]:
         return [adapter.metrics() for adapter in self._adapters.values()]

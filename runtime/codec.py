@@ -7,7 +7,6 @@ schema. The result carries the validated JSON as ``data``; a typed subscriber th
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from .catalog import Catalog, EventSpec
@@ -35,5 +34,5 @@ def check(envelope: Envelope[Any], catalog: Catalog, *, channel: str | None = No
         catalog.check_channel(envelope.type, channel)
     spec.validator.check(envelope.data)
     if envelope.data_version != spec.version:
-        envelope = dataclasses.replace(envelope, data_version=spec.version)
+        envelope = envelope.with_version(spec.version)
     return envelope, spec

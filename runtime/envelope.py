@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from .errors import MalformedEvent
+from .errors import MalformedEvent, Violation
 from .ids import new_event_id
 
 T = TypeVar("T")
@@ -106,6 +106,14 @@ class Envelope(Generic[T]):
         """``time`` parsed (RFC 3339)."""
         return datetime.fromisoformat(self.time.replace("Z", "+00:00").replace("z", "+00:00"))
 
+    def with_version(self, data_version: int) -> Envelope[T]:
+        """The same event declaring another ``data_version`` (spelled out: ``dataclasses.replace`` is slower)."""
+        return Envelope(
+            self.type, self.data, data_version, self.id, self.source, self.time, self.datacontenttype,
+            self.dataschema, self.subject, self.correlation_id, self.causation_id, self.traceparent,
+            self.partition_key, self.principal, self.idempotency_key, self.extensions, self.specversion,
+        )
+
     def with_data(self, data: U) -> Envelope[U]:
         """The same event carrying other ``data`` (used to swap validated JSON for a typed model).
 
@@ -160,27 +168,36 @@ class Envelope(Generic[T]):
         return wire
 
 
-def _problems(wire: dict[str, Any]) -> list[str]:
+def _problems(wire: dict[str, Any]) -> list[Violation]:
     """Why ``wire`` is not a structured-mode event we can read (slow path, only on bad input)."""
-    problems: list[str] = []
+    problems: list[Violation] = []
     if wire.get("specversion") != SPEC_VERSION:
-        problems.append(f"/specversion: must be {SPEC_VERSION!r}, got {wire.get('specversion')!r}")
+        problems.append(Violation("/specversion", f"must be {SPEC_VERSION!r}, got {wire.get('specversion')!r}"))
     for name in ("id", "source", "type"):
         value = wire.get(name)
         if not isinstance(value, str) or not value:
-            problems.append(f"/{name}: required non-empty string")
+            problems.append(Violation(f"/{name}", "required non-empty string"))
     for name in ("time", *(wire_name for _, wire_name in _OPTIONAL_STRINGS)):
         value = wire.get(name)
         if value is not None and not isinstance(value, str):
-            problems.append(f"/{name}: must be a string")
+            problems.append(Violation(f"/{name}", "must be a string"))
     version = wire.get("dataversion", 0)
     if not (isinstance(version, int) and not isinstance(version, bool) and version >= 0):
-        problems.append("/dataversion: must be a positive integer")
+        problems.append(Violation("/dataversion", "must be a positive integer"))
     if "data_base64" in wire:
-        problems.append("/data_base64: binary data is not supported; events carry JSON data")
+        problems.append(Violation("/data_base64", "binary data is not supported; events carry JSON data"))
     if "data" not in wire:
-        problems.append("/data: required")
+        problems.append(Violation("/data", "required"))
     return problems
+
+
+def _malformed(wire: dict[str, Any]) -> MalformedEvent:
+    problems = _problems(wire) or [Violation("", "unreadable attributes")]
+    text = "; ".join(f"{p.pointer}: {p.message}" if p.pointer else p.message for p in problems)
+    return MalformedEvent("not a valid CloudEvent: " + text, problems)
+
+
+_OPTIONAL_WIRE = tuple(wire_name for _, wire_name in _OPTIONAL_STRINGS)
 
 
 def envelope_from_wire(wire: Any) -> Envelope[Any]:
@@ -191,28 +208,40 @@ def envelope_from_wire(wire: Any) -> Envelope[Any]:
     of cheap checks, details only when something is wrong.
     """
     if type(wire) is not dict:
-        raise MalformedEvent(f"a CloudEvent is a JSON object, got {type(wire).__name__}")
+        raise MalformedEvent(f"a CloudEvent is a JSON object, got {type(wire).__name__}",
+                             [Violation("", f"must be a JSON object, got {type(wire).__name__}")])
     get = wire.get
     id_, source, type_, time_ = get("id"), get("source"), get("type"), get("time")
     version = get("dataversion", 0)
     if type(version) is str and version.isdigit():
         version = wire["dataversion"] = int(version)
-    content_type, schema, subject, correlation, causation, trace, partition, principal, idempotency = optional = (
+    content_type, schema, subject, correlation, causation, trace, partition, principal, idempotency = (
         get("datacontenttype"), get("dataschema"), get("subject"), get("correlationid"), get("causationid"),
         get("traceparent"), get("partitionkey"), get("principal"), get("idempotencykey"),
     )
+    str_ = str
     if (
         get("specversion") != SPEC_VERSION
-        or type(id_) is not str or not id_
-        or type(source) is not str or not source
-        or type(type_) is not str or not type_
-        or (time_ is not None and type(time_) is not str)
+        or type(id_) is not str_ or not id_
+        or type(source) is not str_ or not source
+        or type(type_) is not str_ or not type_
+        or (time_ is not None and type(time_) is not str_)
         or type(version) is not int or version < 0
         or "data" not in wire or "data_base64" in wire
-        or not all(value is None or type(value) is str for value in optional)
+        or (content_type is not None and type(content_type) is not str_)
+        or (schema is not None and type(schema) is not str_)
+        or (subject is not None and type(subject) is not str_)
+        or (correlation is not None and type(correlation) is not str_)
+        or (causation is not None and type(causation) is not str_)
+        or (trace is not None and type(trace) is not str_)
+        or (partition is not None and type(partition) is not str_)
+        or (principal is not None and type(principal) is not str_)
+        or (idempotency is not None and type(idempotency) is not str_)
     ):
-        raise MalformedEvent("not a valid CloudEvent: " + "; ".join(_problems(wire) or ["unreadable attributes"]))
-    extensions = {k: v for k, v in wire.items() if k not in KNOWN_ATTRIBUTES}
+        raise _malformed(wire)
+    # Extensions are rare: a set comparison of the keys is cheaper than a comprehension that finds none.
+    extensions = {} if wire.keys() <= KNOWN_ATTRIBUTES else {
+        k: v for k, v in wire.items() if k not in KNOWN_ATTRIBUTES}
     return Envelope(
         type_, wire["data"], version, id_, source, time_ or utc_now_rfc3339(), content_type, schema, subject,
         correlation, causation, trace, partition, principal, idempotency, extensions,

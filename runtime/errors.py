@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class PubSubError(Exception):
@@ -34,7 +35,17 @@ class ValidationFailed(PubSubError):
 
 
 class MalformedEvent(PubSubError):
-    """The bytes are not JSON, or not a CloudEvents 1.0 structured-mode envelope this runtime understands."""
+    """The bytes are not JSON, or not a CloudEvents 1.0 structured-mode envelope this runtime understands.
+
+    ``problems`` lists what is wrong, one ``Violation`` per attribute (JSON pointer into the envelope, e.g.
+    ``/specversion``; an empty pointer for the document as a whole); the message lists the same."""
+
+    def __init__(self, message: str, problems: Sequence[Violation] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[Violation, ...] = tuple(problems)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (str(self), self.problems)
 
 
 class UnknownEventType(PubSubError):

@@ -15,12 +15,18 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0
+_RANDOM_CHUNK = 4096  # bytes of os.urandom read at once: one system call per 512 ids
+_random = b""
+_random_at = _RANDOM_CHUNK
 
 
 def _uuid7_int() -> int:
-    global _last_ms, _counter
-    random_bits = int.from_bytes(os.urandom(8), "big")
+    global _last_ms, _counter, _random, _random_at
     with _lock:
+        if _random_at >= _RANDOM_CHUNK:
+            _random, _random_at = os.urandom(_RANDOM_CHUNK), 0
+        random_bits = int.from_bytes(_random[_random_at:_random_at + 8], "big")
+        _random_at += 8
         now_ms = time.time_ns() // 1_000_000
         if now_ms > _last_ms:
             _last_ms = now_ms
@@ -42,5 +48,5 @@ def uuid7() -> uuid.UUID:
 
 def new_event_id() -> str:
     """The ``id`` of a new event: a lower-case UUIDv7 string (formatted directly: ``str(UUID)`` is slow)."""
-    h = f"{_uuid7_int():032x}"
+    h = "%032x" % _uuid7_int()  # noqa: UP031 — measurably faster than f"{...:032x}" here
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

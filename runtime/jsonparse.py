@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .errors import MalformedEvent
+from .errors import MalformedEvent, Violation
 
 
 def _refuse_constant(name: str) -> Any:
@@ -27,7 +27,7 @@ def parse_json(raw: bytes | bytearray | memoryview | str) -> Any:
             text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8")
             return json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError):
-            raise MalformedEvent(f"not JSON: {fast_error}") from None
+            raise MalformedEvent(f"not JSON: {fast_error}", [Violation("", f"not JSON: {fast_error}")]) from None
 
 
 def dump_json(value: Any) -> bytes:

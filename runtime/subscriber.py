@@ -26,7 +26,7 @@ from .adapters.base import StartAt
 from .bus import Bus, Consumer, ConsumerSpec
 from .envelope import Envelope
 from .errors import UnreadableEvent
-from .model import VALIDATED
+from .model import VALIDATED, trusted_reader
 from .retry import RetryPolicy
 
 T = TypeVar("T", bound=BaseModel)
@@ -73,7 +73,7 @@ class Subscriber(Generic[T]):
     def read(self, data: Any) -> T:
         """Validated JSON of any version → this subscriber's model (unknown fields ignored)."""
         try:
-            typed: T = self.model.model_validate(data, extra="ignore", context=_ALREADY_VALIDATED)
+            typed: T = trusted_reader(self.model)(data)
             return typed
         except ValidationError as error:
             raise UnreadableEvent(f"{self.model.__name__} cannot read this {self.event_type} event: {error}") from None

@@ -280,18 +280,22 @@ class _MemorySubscription(Subscription):
         self.max_in_flight = limit
         self.in_flight = 0
         self.closed = False
+        #: wakes this subscription when it was at ``max_in_flight`` and a delivery of its own settled
+        self.slot = _Signal()
 
     async def next(self) -> Delivery | None:
         loop = asyncio.get_running_loop()
         while not self.closed:
+            if self.in_flight >= self.max_in_flight:
+                await self.slot.wait(None)  # only a settle of ours (or close) can change that
+                continue
+            now = loop.time()
+            delivery = self._take(now)
+            if delivery is not None:
+                return delivery
             timeout: float | None = None
-            if self.in_flight < self.max_in_flight:
-                now = loop.time()
-                delivery = self._take(now)
-                if delivery is not None:
-                    return delivery
-                if self.cursor.ready:
-                    timeout = min(p.due for p in self.cursor.ready) - now
+            if self.cursor.ready:
+                timeout = min(p.due for p in self.cursor.ready) - now
             await self.log.signal.wait(timeout)
         return None
 
@@ -336,12 +340,15 @@ class _MemorySubscription(Subscription):
         return True
 
     def _release_slot(self, pending: _Pending) -> None:
+        """Give the owner its slot back. Only the owner can use it, and only if it was full: waking every
+        subscription of the log on every ack would cost O(subscribers) per event."""
         owner = pending.owner
         pending.owner = None
         if owner is not None:
             owner.in_flight -= 1
             self.adapter.recorder.add(self.channel, "in_flight", -1)
-        self.log.signal.notify_all()
+            if owner.in_flight == owner.max_in_flight - 1:
+                owner.slot.notify_all()
 
     def _requeue(self, pending: _Pending, attempt: int, delay: float) -> None:
         if self.cursor.pending.get(pending.seq) is not pending or pending.attempt != attempt:
@@ -353,6 +360,8 @@ class _MemorySubscription(Subscription):
         self.cursor.ready.append(pending)
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self.log.signal.notify_all)
+        else:
+            self.log.signal.notify_all()  # any member of the group may take it now
 
     async def close(self) -> None:
         if self.closed:
@@ -367,6 +376,7 @@ class _MemorySubscription(Subscription):
                 pending.due = now
                 self.cursor.ready.append(pending)
         self.log.signal.notify_all()
+        self.slot.notify_all()
 
 
 class _MemoryDelivery(Delivery):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,10 +148,11 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+#: Guards are coroutines: Litestar runs a plain function guard in a worker thread (a thread hop per request).
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
-def publisher_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def publisher_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Authenticated, and allowed to publish somewhere (the channel itself is checked once the body is read)."""
     principal = principal_of(connection)
     if not principal.publish:
@@ -164,7 +165,7 @@ def require_publish(principal: Principal, channels: Iterable[str]) -> None:
         raise PermissionDeniedException(f"token {principal.name!r} may not publish to {', '.join(refused)}")
 
 
-def subscriber_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def subscriber_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Authenticated, and allowed to subscribe to the ``channel`` path parameter."""
     principal = principal_of(connection)
     channel = str(connection.path_params.get("channel", ""))
@@ -175,7 +176,7 @@ def subscriber_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRout
 def registry_guard(action: str) -> Guard:
     """Authenticated, with ``registry: action``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = principal_of(connection)
         if not principal.can_registry(action):
             raise PermissionDeniedException(f"token {principal.name!r} lacks registry {action!r} scope")

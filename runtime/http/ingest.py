@@ -81,12 +81,13 @@ def _fill(wire: dict[str, Any], context: RequestContext) -> dict[str, Any]:
 
 
 def envelope_of(wire: Any, context: RequestContext, *, idempotency: bool = True,
-                latest: Callable[[str], int | None] | None = None) -> Envelope[Any]:
+                latest: Callable[[str], int | None] | None = None, owned: bool = False) -> Envelope[Any]:
     """A structured or plain event object (parsed JSON) as an envelope, defaults filled in. ``latest(type)``
-    names the version to assume when ``dataversion`` is absent (saves the bus re-building the envelope)."""
+    names the version to assume when ``dataversion`` is absent (saves the bus re-building the envelope).
+    ``owned``: ``wire`` was parsed for this call alone, so it is filled in place rather than copied."""
     if not isinstance(wire, dict):
         raise MalformedEvent(f"not a valid CloudEvent: /: must be a JSON object, got {_json_type(wire)}")
-    wire = _fill(dict(wire), context)
+    wire = _fill(wire if owned else dict(wire), context)
     if latest is not None and wire.get("dataversion") is None and isinstance(wire.get("type"), str):
         version = latest(wire["type"])
         if version is not None:
@@ -127,9 +128,9 @@ def read_event(headers: Mapping[str, str], body: bytes, context: RequestContext,
     if "ce-specversion" in headers:
         if not is_json_media(media):
             raise unsupported(media, "JSON data (application/json) with ce-* headers")
-        return envelope_of(binary_wire(headers, parse_json(body), media), context, latest=latest)
+        return envelope_of(binary_wire(headers, parse_json(body), media), context, latest=latest, owned=True)
     if media == CONTENT_TYPE or (is_json_media(media) and media != BATCH_CONTENT_TYPE):
-        return envelope_of(parse_json(body), context, latest=latest)
+        return envelope_of(parse_json(body), context, latest=latest, owned=True)
     raise unsupported(media, f"{CONTENT_TYPE}, {JSON} or binary mode (ce-* headers)")
 
 

@@ -200,13 +200,19 @@ async def publish_batch(request: Request[Any, Any, Any], pubsub: Service) -> Res
     body = await request.body()
     items = read_batch_items(request.headers, body, pubsub.settings.max_batch)
     context = dataclasses.replace(_context(request, pubsub), idempotency_key=None)
+    latest, spec_of = pubsub.latest_version, pubsub.catalog.spec
+    channel_of: dict[tuple[str, int], str] = {}  # (type, version) -> channel: one catalog look-up per kind
     envelopes: list[Envelope[Any]] = []
     channels: set[str] = set()
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            envelope = envelope_of(item, context, idempotency=False, latest=pubsub.latest_version)
-            channels.add(pubsub.catalog.spec(envelope.type, envelope.data_version or None).channel)
+            envelope = envelope_of(item, context, idempotency=False, latest=latest, owned=True)
+            kind = (envelope.type, envelope.data_version)
+            channel = channel_of.get(kind)
+            if channel is None:
+                channel = channel_of[kind] = spec_of(envelope.type, envelope.data_version or None).channel
+                channels.add(channel)
             envelopes.append(envelope)
         except MalformedEvent as error:
             errors.extend({**e, "status": 422} for e in envelope_errors(error, index))
@@ -224,7 +230,9 @@ async def publish_batch(request: Request[Any, Any, Any], pubsub: Service) -> Res
             except ValidationFailed as error:
                 errors.extend({**e, "status": 422} for e in violation_errors(error.violations, index))
         raise _batch_refused(errors, len(items)) from None
-    return _json({"results": [_accepted(r) for r in results]}, 202)
+    return _json({"results": [
+        {"id": r.id, "position": r.position, "channel": r.channel, "type": r.type, "version": r.version,
+         "duplicate": r.duplicate} for r in results]}, 202)
 
 
 def _batch_refused(errors: list[dict[str, Any]], count: int) -> Problem:

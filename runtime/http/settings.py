@@ -14,6 +14,7 @@ variable                        default      meaning
 ``PUBSUB_SSE_QUEUE``            1000         events buffered per SSE client; a client further behind is cut off
 ``PUBSUB_SSE_HEARTBEAT``        15           seconds of silence before a ``: keep-alive`` comment
 ``PUBSUB_SSE_RETRY_MS``         2000         the ``retry:`` hint sent to SSE clients
+``PUBSUB_SSE_LINGER_MS``        20           an SSE event waits at most this long to share a write with others
 ``PUBSUB_SOURCE``               ``urn:...``  CloudEvents ``source`` filled in when a request leaves it out
 ==============================  ===========  ===============================================================
 """
@@ -71,6 +72,8 @@ class ServiceSettings:
     retry_ms: int = 2000
     retry_after: int = 5  # seconds, the ``Retry-After`` of a 503
     slow_client_grace: float = 1.0  # seconds a cut-off client gets to take the closing comment
+    #: Seconds an SSE event may wait so that the events of a burst reach each client in one write (0: none).
+    sse_linger: float = 0.02
     source: str = DEFAULT_SOURCE
     path_prefix: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -93,6 +96,7 @@ class ServiceSettings:
             "sse_queue": max(1, _int(env, "PUBSUB_SSE_QUEUE", cls.sse_queue)),
             "heartbeat": _float(env, "PUBSUB_SSE_HEARTBEAT", cls.heartbeat),
             "retry_ms": _int(env, "PUBSUB_SSE_RETRY_MS", cls.retry_ms),
+            "sse_linger": _int(env, "PUBSUB_SSE_LINGER_MS", int(cls.sse_linger * 1000)) / 1000,
             "source": env.get("PUBSUB_SOURCE") or DEFAULT_SOURCE,
         }
         values.update(overrides)

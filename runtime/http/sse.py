@@ -28,10 +28,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-import anyio
 from litestar.response import Stream
 from litestar.response.streaming import ASGIStreamingResponse
-from litestar.types import Receive, Scope, Send
+from litestar.types import HTTPResponseBodyEvent, Receive, Scope, Send
 
 from ..adapters.base import Adapter, Record, StartAt, Subscription
 from ..jsonparse import dump_json, parse_json
@@ -42,6 +41,7 @@ logger = logging.getLogger("runtime.http.sse")
 EVENT_STREAM = "text/event-stream"
 HISTORY_PAGE = 500
 TAIL_WINDOW = 10_000
+WRITE_EVENTS = 64  # events joined into one write at most
 
 #: Why a stream ended (also the label of the disconnect metric).
 REASONS = ("client", "slow", "shutdown", "error", "closed")
@@ -78,16 +78,20 @@ def comment(text: str) -> bytes:
 class SSEClient:
     """One open stream: what it wants (types), its bounded buffer and why it ends."""
 
-    __slots__ = ("aborted", "buffer", "ending", "grace", "heartbeat_due", "last_write", "limit", "ready",
-                 "skip_until", "types")
+    __slots__ = ("buffer", "ending", "grace", "heartbeat_due", "last_write", "limit", "notify", "on_abort",
+                 "ready", "skip_until", "types")
 
-    def __init__(self, types: frozenset[str] | None, limit: int, grace: float = 1.0) -> None:
+    def __init__(self, types: frozenset[str] | None, limit: int, grace: float = 1.0,
+                 notify: Callable[[SSEClient], None] | None = None) -> None:
         self.types = types
         self.limit = limit
         self.grace = grace
         self.buffer: list[bytes] = []
         self.ready = asyncio.Event()
-        self.aborted = asyncio.Event()
+        #: How the tail wakes the stream when its buffer stops being empty (the hub's coalescing flush).
+        self.notify = notify
+        #: Set by the response: cuts the connection (a client told to go that does not take the closing comment).
+        self.on_abort: Callable[[], None] | None = None
         self.ending: str | None = None
         self.heartbeat_due = False
         self.last_write = time.monotonic()
@@ -111,8 +115,12 @@ class SSEClient:
             self.end("slow")
             return False
         self.buffer.append(chunk)
-        self.ready.set()
-        return buffered * 2 >= self.limit
+        if buffered * 2 >= self.limit or self.notify is None:
+            self.ready.set()  # filling up: write now
+            return buffered * 2 >= self.limit
+        if not buffered:
+            self.notify(self)
+        return False
 
     def end(self, reason: str) -> None:
         """Stop: the stream sends a closing comment; a client that does not take it in ``grace`` s is cut off."""
@@ -120,7 +128,11 @@ class SSEClient:
             self.ending = reason
             self.buffer.clear()
             self.ready.set()
-            asyncio.get_running_loop().call_later(self.grace, self.aborted.set)
+            asyncio.get_running_loop().call_later(self.grace, self.abort)
+
+    def abort(self) -> None:
+        if self.on_abort is not None:
+            self.on_abort()
 
 
 class ChannelTail:
@@ -231,6 +243,21 @@ class StreamHub:
         self.disconnects: dict[str, int] = dict.fromkeys(REASONS, 0)
         self._tail_locks: dict[str, asyncio.Lock] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._dirty: list[SSEClient] = []
+        self._flush_at: asyncio.TimerHandle | None = None
+
+    def _notify(self, client: SSEClient) -> None:
+        """A client's buffer stopped being empty: wake it with the others at the next flush (``sse_linger``
+        seconds at most), so that a burst of events becomes one write per client rather than one per event."""
+        self._dirty.append(client)
+        if self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(self.settings.sse_linger, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_at = None
+        dirty, self._dirty = self._dirty, []
+        for client in dirty:
+            client.ready.set()
 
     @property
     def active(self) -> int:
@@ -267,6 +294,9 @@ class StreamHub:
             with contextlib.suppress(BaseException):
                 await self._ticker
             self._ticker = None
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush()
         tails, self.tails = self.tails, {}
         for tail in tails.values():
             await tail.close()
@@ -286,7 +316,7 @@ class StreamHub:
 
     def open(self, types: Iterable[str] | None) -> SSEClient:
         client = SSEClient(frozenset(types) if types is not None else None, self.settings.sse_queue,
-                           self.settings.slow_client_grace)
+                           self.settings.slow_client_grace, self._notify if self.settings.sse_linger > 0 else None)
         self.clients.add(client)
         return client
 
@@ -314,7 +344,13 @@ class StreamHub:
                     yield comment(f"stream closed: {reason}")
                     return
                 if client.buffer:
-                    chunks, client.buffer = client.buffer, []
+                    # At most WRITE_EVENTS per write: the events are shared bytes until joined, and a joined
+                    # write is this client's own copy (held by the transport until the socket takes it).
+                    if len(client.buffer) <= WRITE_EVENTS:
+                        chunks, client.buffer = client.buffer, []
+                    else:
+                        chunks = client.buffer[:WRITE_EVENTS]
+                        del client.buffer[:WRITE_EVENTS]
                     self.sent_events += len(chunks)
                     yield b"".join(chunks)
                     client.last_write = time.monotonic()
@@ -383,7 +419,12 @@ class StreamHub:
 
 
 class _SSEASGIResponse(ASGIStreamingResponse):
-    """Litestar's streaming response, plus a watchdog that cuts the connection of a client told to go."""
+    """Litestar's streaming response, written by ONE task per stream (the request's own).
+
+    The stream's bytes are sent straight from the iterator; no task group, no extra tasks to watch for the
+    client's disconnect or for the cut-off of a client told to go. Both cancel the writing task instead: a
+    ``receive`` callback (``http.disconnect``) and ``SSEClient.on_abort``. The only extra per stream is the
+    pending ``receive()`` future, watched with a done-callback rather than a task of its own."""
 
     __slots__ = ("client", "on_close")
 
@@ -400,21 +441,49 @@ class _SSEASGIResponse(ASGIStreamingResponse):
                 self.on_close()
 
     async def send_body(self, send: Send, receive: Receive) -> None:
+        writer = asyncio.current_task()
+        assert writer is not None
+        cut = False
+
+        def stop() -> None:
+            nonlocal cut
+            if not cut:
+                cut = True
+                writer.cancel()
+
+        listener: asyncio.Future[Any]
+
+        def received(future: asyncio.Future[Any]) -> None:
+            nonlocal listener
+            if future.cancelled():
+                return
+            if future.exception() is not None or future.result().get("type") == "http.disconnect":
+                stop()
+            elif not cut:  # the (empty) request body: wait for the disconnect
+                listener = asyncio.ensure_future(receive())
+                listener.add_done_callback(received)
+
+        listener = asyncio.ensure_future(receive())
+        listener.add_done_callback(received)
+        self.client.on_abort = stop
+        iterator = self.iterator
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(self._watch, group.cancel_scope)
-                group.start_soon(self._listen_for_disconnect, group.cancel_scope, receive)
-                await self._stream(send)
-                group.cancel_scope.cancel()
+            async for chunk in iterator:
+                body: HTTPResponseBodyEvent = {"type": "http.response.body", "more_body": True,
+                                               "body": chunk if isinstance(chunk, bytes) else chunk.encode()}
+                await send(body)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not cut or writer.uncancel() > 0:  # someone else cancelled us too (server shutdown): propagate
+                raise
         finally:
-            close = getattr(self.iterator, "aclose", None)
+            self.client.on_abort = None
+            listener.remove_done_callback(received)
+            listener.cancel()
+            close = getattr(iterator, "aclose", None)
             if close is not None:  # run the generator's clean-up now, not whenever it is garbage-collected
                 with contextlib.suppress(Exception):
                     await close()
-
-    async def _watch(self, scope: anyio.CancelScope) -> None:
-        await self.client.aborted.wait()
-        scope.cancel()
 
 
 class EventStream(Stream):

@@ -300,3 +300,40 @@ async def test_handler_latency_is_recorded(bus: Bus, order_v2: dict[str, Any]) -
     await wait_until(lambda: recorder.snapshot().channels["orders"].handler_latency.count == 1)
     latency = recorder.snapshot().channels["orders"].handler_latency
     assert 0 < latency.quantile(0.99) <= 30.0 and latency.sum >= 0
+
+
+async def test_dead_letter_channels_have_history(catalog: Catalog, order_v2: dict[str, Any]) -> None:
+    async with memory_bus(catalog) as bus:
+        async def poison(event: Envelope[Any]) -> None:
+            raise PoisonEvent("never")
+
+        await bus.subscribe("order.placed", poison, group="g")
+        await bus.publish("order.placed", order_v2)
+        await wait_until(lambda: bus.adapter_for("orders").metrics().channels["orders"].dead_lettered == 1)
+        [record] = await bus.history("orders.dead-letter")
+        assert record.headers["x-error"] == "PoisonEvent: never"
+
+
+async def test_a_failing_ack_is_reported_and_the_consumer_goes_on(bus: Bus, order_v2: dict[str, Any],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.adapters import memory
+    from runtime.errors import AdapterError
+
+    failures: list[int] = []
+    original_ack = memory._MemoryDelivery.ack
+
+    async def ack(self: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise AdapterError("backend down")
+        await original_ack(self)
+
+    monkeypatch.setattr(memory._MemoryDelivery, "ack", ack)
+    received: Received[Any] = Received()
+    await bus.subscribe("order.placed", received, concurrency=2)  # the unsettled first one holds a slot
+    await bus.publish("order.placed", order_v2)
+    await bus.publish("order.placed", order_v2)
+    await received.wait_for(2)
+    recorder = bus.adapter_for("orders").recorder
+    await wait_until(lambda: recorder.snapshot().channels["orders"].acked == 1)
+    assert failures == [1] and recorder.snapshot().channels["orders"].errors == 1

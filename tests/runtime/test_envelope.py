@@ -12,6 +12,7 @@ from runtime.codec import decode, encode
 from runtime.envelope import Envelope, envelope_from_wire
 from runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed, WrongChannel
 from runtime.ids import new_event_id
+from runtime.jsonparse import parse_json
 
 
 def test_ids_are_uuid7_unique_and_time_ordered() -> None:
@@ -80,3 +81,21 @@ def test_big_integers_are_json_too(catalog: Catalog, order_v2: dict[str, Any]) -
     with pytest.raises(ValidationFailed) as refused:
         decode(raw, catalog)
     assert [v.pointer for v in refused.value.violations] == ["/loyalty_points_earned"]
+
+
+def test_malformed_event_lists_its_problems_with_pointers() -> None:
+    wire = {"specversion": "1.0", "id": "", "source": "s", "type": "t", "subject": 5, "dataversion": -1}
+    with pytest.raises(MalformedEvent) as refused:
+        envelope_from_wire(wire)
+    pointers = [p.pointer for p in refused.value.problems]
+    assert pointers == ["/id", "/subject", "/dataversion", "/data"]
+    assert str(refused.value).startswith("not a valid CloudEvent: /id: required non-empty string; /subject: ")
+    with pytest.raises(MalformedEvent) as not_json:
+        parse_json(b"{")
+    assert [p.pointer for p in not_json.value.problems] == [""]
+
+
+def test_extension_attributes_are_kept(order_v2: dict[str, Any]) -> None:
+    wire = Envelope(type="order.placed", data=order_v2, data_version=2).to_wire()
+    assert envelope_from_wire(dict(wire)).extensions == {}
+    assert envelope_from_wire({**wire, "tenant": "t-1"}).extensions == {"tenant": "t-1"}

@@ -49,3 +49,27 @@ async def test_generated_publisher_to_generated_subscriber(generated_bus: Bus, o
     [event] = await received.wait_for(1)
     assert isinstance(event.data, model) and event.id == result.id
     await assert_published(generated_bus, "order.placed", count=1, data={"order_number": order_v2["order_number"]})
+
+
+def test_the_trusted_reader_builds_what_model_validate_builds(generated_catalog: Catalog,
+                                                              order_v2: dict[str, Any]) -> None:
+    """Subscribers read boundary-validated JSON with the model's core validator, skipping the wrap validator:
+    the result must be the same object model_validate(…, context=validated) builds, unknown fields ignored."""
+    from pydantic import BaseModel
+    from runtime.model import VALIDATED, trusted_reader
+
+    for spec in generated_catalog:
+        read = trusted_reader(spec.model)
+        assert read.__name__ == "read_trusted", spec  # the fast path, not the model_validate fallback
+    read = trusted_reader(OrderPlacedV2)
+    extended = {**order_v2, "a_newer_field": 1, "gift_message": None}
+    built, expected = read(extended), OrderPlacedV2.model_validate(extended, context={VALIDATED: True})
+    assert built == expected and built.model_fields_set == expected.model_fields_set
+    assert type(built) is OrderPlacedV2 and type(built.line_items[0]) is type(expected.line_items[0])
+    with pytest.raises(Exception, match="quantity"):
+        read({**order_v2, "line_items": [{**order_v2["line_items"][0], "quantity": "many"}]})
+
+    class Plain(BaseModel):  # not an EventPayload: falls back to model_validate
+        a: int
+
+    assert trusted_reader(Plain)({"a": 1, "b": 2}) == Plain(a=1)
