@@ -29,11 +29,7 @@ def digest(value: Any) -> str:
 
 
 def _document_for(registry: Registry, uri: str) -> Document | None:
-    target = urldefrag(uri).url
-    for document in registry.documents.values():
-        if target in (document.uri, document.retrieval_uri):
-            return document
-    return None
+    return registry.document_for(urldefrag(uri).url)
 
 
 def reachable_documents(registry: Registry, version: EventVersion) -> list[tuple[Document, list[str]]]:

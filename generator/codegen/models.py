@@ -73,13 +73,12 @@ def _rewrite_refs(registry: Registry, document: Document, plan: ModelPlan) -> An
     if not isinstance(schema, dict):
         return schema
     own = "/".join(plan.modules[document.path]) + ".json"
-    by_uri = {uri: d for d in registry.documents.values() for uri in (d.uri, d.retrieval_uri)}
     for sub in iter_subschemas(schema, document.retrieval_uri, document.dialect):
         ref = sub.schema.get("$ref")
         if not isinstance(ref, str) or ref.startswith("#"):
             continue
         target_uri, fragment = urldefrag(urljoin(sub.base_uri, ref))
-        target = by_uri.get(target_uri)
+        target = registry.document_for(target_uri)
         if target is None:  # reached through a mounted folder alias
             resolved = registry.resolver(sub.base_uri).lookup(ref)
             target = next(d for d in registry.documents.values() if d.schema is resolved.contents)

@@ -97,6 +97,15 @@ class Registry:
     events: Mapping[str, Event]
     documents: Mapping[str, Document]  # by path
     resources: referencing.Registry[Any]
+    _by_uri: dict[str, Document] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {uri: d for d in self.documents.values() for uri in (d.retrieval_uri, d.uri)}
+        object.__setattr__(self, "_by_uri", index)  # frozen: set once, here
+
+    def document_for(self, uri: str) -> Document | None:
+        """The file known by ``uri`` (its ``$id`` or its retrieval URI), fragment ignored."""
+        return self._by_uri.get(uri.split("#", 1)[0])
 
     def resolver(self, uri: str) -> Resolver[Any]:
         """A resolver over every schema of the registry whose base URI is ``uri``. Never uses the network."""
