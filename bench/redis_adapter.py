@@ -7,7 +7,7 @@ sides use the same connection settings (the adapter's pool, RESP2) and the same 
 v2 event encoded as the bus encodes it (~1 KB of CloudEvents JSON).
 
 * **awaited publish**: one event at a time, each awaited. Raw: ``XADD key * d <payload>``. Ours:
-  ``RedisAdapter.publish`` (XADD with the headers as fields and ``MAXLEN ~`` retention), and for reference
+  ``RedisAdapter.publish`` (XADD of one frame, headers and payload, with ``MAXLEN ~`` retention), and for reference
   ``Bus.publish`` (schema validation and encoding included).
 * **batched publish**, 100 per batch. Raw: a non-transactional pipeline of 100 ``XADD``. Ours:
   ``publish_many`` (the same, wrapped in ``MULTI``/``EXEC`` for all-or-nothing).
@@ -316,9 +316,11 @@ async def main(argv: list[str] | None = None) -> None:
     try:
         await bench.start()
         import redis
+        from redis.utils import HIREDIS_AVAILABLE
 
-        print(f"redis-server on port {server.port}; redis-py {redis.__version__}; python {sys.version.split()[0]}; "
-              f"best of {rounds} round(s)")
+        parser = "hiredis (both sides)" if HIREDIS_AVAILABLE else "pure-Python parsers (no hiredis)"
+        print(f"redis-server on port {server.port}; redis-py {redis.__version__}; {parser}; "
+              f"python {sys.version.split()[0]}; best of {rounds} round(s)")
         print_table(await bench.run(rounds))
     finally:
         await bench.stop()

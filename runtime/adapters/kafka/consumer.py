@@ -42,7 +42,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from ...errors import AdapterError
 from ..base import Delivery, Record, Subscription
-from .headers import binary_to_structured, decode_headers, is_binary_mode
+from .headers import BINARY_PREFIX, binary_to_structured, is_binary_mode
 from .positions import encode_position
 
 if TYPE_CHECKING:
@@ -53,6 +53,10 @@ logger = logging.getLogger("runtime.adapters.kafka")
 BUFFERED, HANDED, RETRY, DONE, DROPPED = range(5)
 ATTEMPTS_PREFIX = "pubsub-attempts:"
 _MAX_METADATA_ENTRIES = 64
+#: aiokafka retries a failed position or commit refresh after this (its default, 100 ms, twice over, held
+#: the first fetch after a rebalance ~0.2 s on tansu)
+RETRY_BACKOFF_MS = 50
+BINARY_MARKER = f"{BINARY_PREFIX}specversion"  # every binary-mode record has it (checked first: cheap)
 
 
 class _Signal:
@@ -80,6 +84,8 @@ class _Signal:
                 self._waiters.remove(future)
 
     def notify_all(self) -> None:
+        if not self._waiters:
+            return
         waiters, self._waiters = self._waiters, []
         for future in waiters:
             if not future.done():
@@ -163,6 +169,8 @@ class KafkaSubscription(Subscription):
         self.in_flight = 0
         self.closed = False
         self._recorder = adapter.recorder
+        #: this channel's counters, bumped directly (one attribute add per event instead of a recorder call)
+        self._counters: Any = adapter.recorder._for(info.channel)
         self._tracks: dict[int, _Track] = {}
         self._buffer: deque[_Entry] = deque()
         self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)
@@ -171,6 +179,7 @@ class KafkaSubscription(Subscription):
         self._signal = _Signal()
         self._space = _Signal()
         self._frontier: list[int | None] = [None] * info.partitions
+        self._frontier_text: list[str] = [""] * info.partitions  # the frontier's entries as position text
         self._failure: BaseException | None = None
         self._assigned = asyncio.Event()
         self._dirty = asyncio.Event()
@@ -179,7 +188,8 @@ class KafkaSubscription(Subscription):
         settings = adapter.settings
         client_id = f"{settings.client_id}-{consumer or group or 'reader'}"
         options: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest",
-                                   "fetch_max_wait_ms": settings.fetch_max_wait_ms}
+                                   "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+                                   "retry_backoff_ms": RETRY_BACKOFF_MS}
         self.group_id = None if group is None else settings.group_id(group)
         if group is not None:
             options.update(
@@ -231,6 +241,7 @@ class KafkaSubscription(Subscription):
         track = self._tracks[partition] = _Track(partition, start)
         self.consumer.seek(TopicPartition(self.topic, partition), start)
         self._frontier[partition] = start - 1 if start > 0 else None
+        self._frontier_text[partition] = str(start - 1) if start > 0 else ""
         return track
 
     async def close(self) -> None:
@@ -352,24 +363,36 @@ class KafkaSubscription(Subscription):
                 self._signal.notify_all()
                 return
             added = False
+            buffer_append = self._buffer.append
             for tp, records in fetched.items():
                 track = tracks.get(tp.partition)
-                if track is None or tp.topic != self.topic:
+                if track is None or tp.topic != self.topic or not records:
                     continue
+                if records[0].offset < track.next_fetch:  # fetched again after a reset
+                    records = [raw for raw in records if raw.offset >= track.next_fetch]
+                    if not records:
+                        continue
+                track.next_fetch = records[-1].offset + 1
+                if group:
+                    track.outstanding.extend([raw.offset for raw in records])
                 for raw in records:
-                    if raw.offset < track.next_fetch:
-                        continue  # fetched again after a reset
-                    track.next_fetch = raw.offset + 1
-                    if group:
-                        track.outstanding.append(raw.offset)
-                    self._buffer.append(_Entry(raw, track, 1))
-                    added = True
+                    buffer_append(_Entry(raw, track, 1))
+                added = True
             if added:
                 self._signal.notify_all()
 
     # -- handing out ---------------------------------------------------------------------------------------
 
     async def next(self) -> Delivery | None:
+        # fast path: room for one more, nothing due for redelivery, a fresh record buffered
+        if (self.in_flight < self.max_in_flight and not self._retry and self._buffer and not self.closed
+                and self._failure is None):
+            buffer = self._buffer
+            first = buffer.popleft()
+            if self._space._waiters and len(buffer) <= self._buffer_limit // 2:
+                self._space.notify_all()
+            if first.state == BUFFERED:
+                return self._hand_out(first)
         loop = asyncio.get_running_loop()
         while not self.closed:
             if self._failure is not None:
@@ -402,35 +425,40 @@ class KafkaSubscription(Subscription):
         return None
 
     def _hand_out(self, entry: _Entry) -> KafkaDelivery:
-        if entry.record is None:
-            entry.record = self._to_record(entry)
+        record = entry.record
+        if record is None:
+            record = entry.record = self._to_record(entry)
         entry.state = HANDED
         entry.track.pending[entry.raw.offset] = entry
         self.in_flight += 1
-        recorder = self._recorder
-        recorder.add(self.channel, "delivered")
-        recorder.add(self.channel, "in_flight")
-        return KafkaDelivery(self, entry)
+        counters = self._counters
+        counters.delivered += 1
+        counters.in_flight += 1
+        return KafkaDelivery(self, entry, record)
 
     def _to_record(self, entry: _Entry) -> Record:
         raw = entry.raw
         partition, offset = raw.partition, raw.offset
-        frontier = self._frontier
+        frontier, text = self._frontier, self._frontier_text
         last = frontier[partition]
         if last is None or last < offset:
             frontier[partition] = offset
+            text[partition] = str(offset)
         if len(frontier) == 1:
             position = f"{self.info.tag}:0:{offset}"
+        elif last is None or last < offset:  # the frontier text is current and names this offset
+            position = f"{self.info.tag}:{partition}:{'.'.join(text)}"
         else:
             position = encode_position(self.info.tag, partition, offset, frontier)
-        if self.group is not None:
+        if self.group is not None and self.adapter._attempts:
             held = self.adapter._attempts.get((self.group, self.topic, partition))
             if held:
                 entry.attempt = held.pop(offset, 0) + 1
         key = None if raw.key is None else raw.key.decode("utf-8", "replace")
-        headers = decode_headers(raw.headers) if raw.headers else {}
+        headers = {name: "" if value is None else value.decode("utf-8", "replace")
+                   for name, value in raw.headers} if raw.headers else {}
         payload = raw.value if raw.value is not None else b""
-        if headers and is_binary_mode(headers):
+        if headers and BINARY_MARKER in headers and is_binary_mode(headers):
             payload, headers = binary_to_structured(raw.value, key, headers)
         return Record(self.channel, position, payload, key, headers)
 
@@ -441,14 +469,16 @@ class KafkaSubscription(Subscription):
 
     def _release(self, entry: _Entry) -> None:
         self.in_flight -= 1
-        self._recorder.add(self.channel, "in_flight", -1)
+        self._counters.in_flight -= 1
         self._signal.notify_all()
 
     def _settle(self, entry: _Entry, attempt: int) -> bool:
-        if not self._live(entry, attempt):
+        if entry.state != HANDED or entry.attempt != attempt:  # not live (see _live)
             return False
         entry.state = DONE
-        self._release(entry)
+        self.in_flight -= 1  # _release, inlined
+        self._counters.in_flight -= 1
+        self._signal.notify_all()
         track = entry.track
         offset = entry.raw.offset
         track.pending.pop(offset, None)
@@ -514,12 +544,11 @@ class KafkaSubscription(Subscription):
 class KafkaDelivery(Delivery):
     __slots__ = ("_entry", "_settled", "_subscription", "attempt", "record")
 
-    def __init__(self, subscription: KafkaSubscription, entry: _Entry) -> None:
+    def __init__(self, subscription: KafkaSubscription, entry: _Entry, record: Record) -> None:
         self._subscription = subscription
         self._entry = entry
         self._settled = False
-        assert entry.record is not None
-        self.record = entry.record
+        self.record = record
         self.attempt = entry.attempt
 
     def __repr__(self) -> str:
@@ -529,8 +558,9 @@ class KafkaDelivery(Delivery):
         if self._settled:
             return
         self._settled = True
-        if self._subscription._settle(self._entry, self.attempt):
-            self._subscription._recorder.add(self.record.channel, "acked")
+        subscription = self._subscription
+        if subscription._settle(self._entry, self.attempt):
+            subscription._counters.acked += 1
 
     async def nack(self, delay: float = 0.0) -> None:
         if self._settled:

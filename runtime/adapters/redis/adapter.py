@@ -14,10 +14,12 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from ...catalog import ChannelSpec
 from ...errors import AdapterError, UnknownChannel, UnsupportedOperation
 from ..base import Adapter, Capabilities, Health, Message, Record, StartAt, Subscription, dead_letter_channel
-from .connection import shared_client, translated
+from .connection import shared_client, translate, translated
 from .entries import check_position
 from .fanout import FanOutSubscription
 from .groups import GroupSubscription
@@ -114,9 +116,13 @@ class RedisAdapter(Adapter):
     async def publish(self, channel: str, message: Message) -> str:
         if channel in self._pubsub:
             return (await self.publish_many(channel, (message,)))[0]
-        stream = self._stream(channel, "publishing")
-        with translated(self.settings, f"publishing to {channel!r}"):
+        stream = self._streams.get(channel) if not self._closed else None
+        if stream is None:
+            stream = self._stream(channel, "publishing")
+        try:  # not ``translated``: its context manager and message cost more than the XADD's own Python work
             return await stream.publish(message)
+        except RedisError as error:
+            raise translate(self.settings, f"publishing to {channel!r}", error) from error
 
     async def publish_many(self, channel: str, messages: Sequence[Message]) -> list[str]:
         self._check_open()

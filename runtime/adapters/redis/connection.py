@@ -6,7 +6,8 @@ Two kinds of connections:
   history. Concurrent publishers share it; when it is exhausted a caller waits for a connection up to the
   command timeout rather than opening connections without bound.
 * one connection per running subscription for its blocking reads (``XREADGROUP BLOCK`` holds a connection for
-  its whole wait, which must never starve publishers of the shared pool).
+  its whole wait, which must never starve publishers of the shared pool). These parse replies with
+  ``replies.FastResp2Parser`` (whole socket reads parsed in one loop) unless hiredis is installed.
 
 redis-py reconnects by itself on the next command after a connection is lost; its ``Retry`` makes a few quick
 attempts with jittered exponential backoff inside one command, so a blip is invisible and a dead server is
@@ -25,6 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
 from ...errors import AdapterError
+from .replies import reader_parser
 from .settings import RedisSettings
 
 #: RESP2 replies are what the entry parsing in ``entries`` expects first; it copes with RESP3 too.
@@ -62,6 +64,9 @@ def shared_client(settings: RedisSettings) -> Redis:
 def reader_client(settings: RedisSettings) -> Redis:
     """A single-connection client for one subscription's blocking reads (its socket timeout outlasts a block)."""
     kwargs = _connection_kwargs(settings, settings.block + settings.command_timeout)
+    parser = reader_parser()  # whole-buffer parsing of the (large) read replies, unless hiredis is there
+    if parser is not None:
+        kwargs["parser_class"] = parser
     return Redis.from_url(settings.url, single_connection_client=True, **kwargs)
 
 
@@ -71,5 +76,9 @@ def translated(settings: RedisSettings, doing: str) -> Iterator[None]:
     try:
         yield
     except redis_errors.RedisError as error:
-        raise AdapterError(f"redis at {settings.safe_url}: {doing} failed: {type(error).__name__}: {error}") \
-            from error
+        raise translate(settings, doing, error) from error
+
+
+def translate(settings: RedisSettings, doing: str, error: Exception) -> AdapterError:
+    """The ``AdapterError`` for a redis-py ``error`` while ``doing`` (for hot paths that skip ``translated``)."""
+    return AdapterError(f"redis at {settings.safe_url}: {doing} failed: {type(error).__name__}: {error}")

@@ -29,11 +29,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from ...metrics import MetricsRecorder
 from ..base import Record
 from .acks import AckBatcher
-from .connection import translated
+from .connection import translate, translated
 from .entries import stream_entries, text, to_record
 from .reader import BlockingReader
 from .streams import StreamChannel
@@ -165,11 +166,13 @@ class GroupSubscription(BufferedSubscription):
     # -- settling ------------------------------------------------------------------------------------------
 
     async def on_ack(self, delivery: RedisDelivery) -> None:
-        try:
-            with translated(self.stream.settings, f"acknowledging {self.channel}@{delivery.record.position}"):
-                await self._acks.ack(delivery.record.position)
-        except Exception:
+        position = delivery.record.position
+        try:  # not ``translated``: its context manager and message would cost more than the ack's share of XACK
+            await self._acks.ack(position)
+        except Exception as error:
             self._recover = True  # still pending under this member: it will be delivered again
+            if isinstance(error, RedisError):
+                raise translate(self.stream.settings, f"acknowledging {self.channel}@{position}", error) from error
             raise
 
     async def on_nack(self, delivery: RedisDelivery, delay: float) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from time import perf_counter
 from typing import Any
 
 from redis.asyncio import Redis
@@ -21,7 +22,8 @@ from redis.asyncio import Redis
 from ...errors import AdapterError
 from ...metrics import MetricsRecorder
 from ..base import ERROR_HEADER, Message, Record
-from .entries import check_position, pack, text, to_fields, to_record
+from .deadlines import Deadlines
+from .entries import FIELD, check_position, pack, text, to_fields, to_record
 from .keys import ChannelKeys
 from .settings import ChannelOptions, RedisSettings
 
@@ -54,6 +56,12 @@ class StreamChannel:
         self.dead_letter = dead_letter
         self.claim_idle = options.claim_idle or settings.claim_idle
         self._append_all = client.register_script(APPEND_ALL)
+        self._execute = client.execute_command
+        self._deadlines = Deadlines(settings.publish_timeout)  # asyncio.timeout's bound, one timer for all
+        #: ``XADD`` retention arguments when they do not change per call (``MAXLEN ~ n``); ``()`` for none,
+        #: ``None`` when they do (``MINID`` follows the clock).
+        self._trim: tuple[Any, ...] | None = () if options.max_age is None and options.maxlen is None else \
+            ("MAXLEN", "~", options.maxlen) if options.max_age is None else None
 
     @classmethod
     def with_dead_letters(cls, name: str, dead_name: str, options: ChannelOptions, settings: RedisSettings,
@@ -73,16 +81,28 @@ class StreamChannel:
             return {"maxlen": self.options.maxlen, "approximate": True}
         return {}
 
+    def _xadd_args(self, frame: bytes) -> tuple[Any, ...]:
+        """The ``XADD`` command for one frame, retention included (built here rather than by redis-py's
+        ``xadd``, which assembles the same list through keyword checks on every call)."""
+        if self._trim is not None:
+            return ("XADD", self.key, *self._trim, "*", FIELD, frame)
+        oldest_ms = int((time.time() - (self.options.max_age or 0.0)) * 1000)
+        return ("XADD", self.key, "MINID", "~", f"{max(0, oldest_ms)}-0", "*", FIELD, frame)
+
     async def publish(self, message: Message) -> str:
-        started = time.perf_counter()
+        started = perf_counter()
+        deadlines = self._deadlines
+        task = deadlines.start()
         try:
-            async with asyncio.timeout(self.settings.publish_timeout):
-                entry_id = await self.client.xadd(self.key, to_fields(message), **self.trim_args())  # type: ignore[arg-type]
-        except TimeoutError:
-            raise self._timed_out(1) from None
-        position = text(entry_id)
-        self.recorder.observe_publish(self.name, time.perf_counter() - started)
-        return position
+            entry_id = await self._execute(*self._xadd_args(pack(message)))  # type: ignore[no-untyped-call]
+        except asyncio.CancelledError:
+            if deadlines.expired(task):
+                raise self._timed_out(1) from None
+            raise
+        finally:
+            deadlines.finish(task)
+        self.recorder.observe_publish(self.name, perf_counter() - started)
+        return entry_id.decode() if isinstance(entry_id, bytes) else text(entry_id)
 
     async def publish_many(self, messages: Sequence[Message]) -> list[str]:
         if not messages:
@@ -95,11 +115,16 @@ class StreamChannel:
             mode, bound = "MAXLEN", str(trim.maxlen)
         else:
             mode, bound = "", ""
+        deadlines = self._deadlines
+        task = deadlines.start()
         try:
-            async with asyncio.timeout(self.settings.publish_timeout):
-                ids: Any = await self._append_all(keys=[self.key], args=[mode, bound, *(pack(m) for m in messages)])
-        except TimeoutError:
-            raise self._timed_out(len(messages)) from None
+            ids: Any = await self._append_all(keys=[self.key], args=[mode, bound, *(pack(m) for m in messages)])
+        except asyncio.CancelledError:
+            if deadlines.expired(task):
+                raise self._timed_out(len(messages)) from None
+            raise
+        finally:
+            deadlines.finish(task)
         positions = [text(i) for i in ids]
         self.recorder.observe_publish(self.name, time.perf_counter() - started, len(messages))
         return positions

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from abc import abstractmethod
 from collections import deque
-from collections.abc import Awaitable
 
 from ...metrics import MetricsRecorder
 from ..base import Delivery, Record, Subscription
@@ -52,17 +51,20 @@ class RedisDelivery(Delivery):
     async def ack(self) -> None:
         if not self._settled:
             self._settled = True
-            await self._owner.settle(self, "acked", self._owner.on_ack(self))
+            self._owner.settled(self, "acked")
+            await self._owner.on_ack(self)
 
     async def nack(self, delay: float = 0.0) -> None:
         if not self._settled:
             self._settled = True
-            await self._owner.settle(self, "retried", self._owner.on_nack(self, max(0.0, delay)))
+            self._owner.settled(self, "retried")
+            await self._owner.on_nack(self, max(0.0, delay))
 
     async def dead_letter(self, error: str) -> None:
         if not self._settled:
             self._settled = True
-            await self._owner.settle(self, "dead_lettered", self._owner.on_dead_letter(self, error))
+            self._owner.settled(self, "dead_lettered")
+            await self._owner.on_dead_letter(self, error)
 
 
 class BufferedSubscription(Subscription):
@@ -170,14 +172,13 @@ class BufferedSubscription(Subscription):
 
     # -- settling ------------------------------------------------------------------------------------------
 
-    async def settle(self, delivery: RedisDelivery, counter: str, action: Awaitable[None]) -> None:
-        """Free the slot at once (so the reader can fetch more), then run the backend ``action``."""
+    def settled(self, delivery: RedisDelivery, counter: str) -> None:
+        """Free the slot at once (so the reader can fetch more); the delivery then runs the backend action."""
         self._in_flight -= 1
         self.recorder.add(self.channel, "in_flight", -1)
         self.recorder.add(self.channel, counter)
         self._wakeup.set()
         self.forget(delivery)
-        await action
 
     def forget(self, delivery: RedisDelivery) -> None:
         """The delivery was settled: stop holding it."""
