@@ -35,6 +35,13 @@ def _document_for(registry: Registry, uri: str) -> Document | None:
 def reachable_documents(registry: Registry, version: EventVersion) -> list[tuple[Document, list[str]]]:
     """The event's document first, then every document it reaches by ``$ref`` (sorted by URI), each with
     every URI it is known by (its ``$id``, its retrieval URI, and any mounted alias a ``$ref`` used)."""
+    memo: dict[str, list[tuple[Document, list[str]]]] = registry.memo.setdefault("reachable_documents", {})
+    if version.path not in memo:
+        memo[version.path] = _reachable_documents(registry, version)
+    return memo[version.path]
+
+
+def _reachable_documents(registry: Registry, version: EventVersion) -> list[tuple[Document, list[str]]]:
     root = registry.documents[version.path]
     aliases: dict[str, set[str]] = {root.path: {root.uri, root.retrieval_uri}}
     queue = [root]

@@ -98,6 +98,8 @@ class Registry:
     documents: Mapping[str, Document]  # by path
     resources: referencing.Registry[Any]
     _by_uri: dict[str, Document] = field(init=False, repr=False, compare=False)
+    #: Results derived from this (immutable) registry, computed once per load (e.g. reachable documents).
+    memo: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         index = {uri: d for d in self.documents.values() for uri in (d.retrieval_uri, d.uri)}
