@@ -92,8 +92,20 @@ class MetricsSnapshot:
         return sum(int(getattr(m, counter)) for m in self.channels.values())
 
 
-class _ChannelCounters:
+class ChannelCounters:
+    """One channel's live counters. Hot paths hold this handle (``MetricsRecorder.counters``) and add to its
+    attributes directly — ``counters.delivered += 1`` — instead of looking the channel up by name per event."""
+
     __slots__ = ("handler_latency", "publish_latency", *COUNTERS)
+
+    published: int
+    delivered: int
+    acked: int
+    retried: int
+    dead_lettered: int
+    in_flight: int
+    errors: int
+    skipped: int
 
     def __init__(self) -> None:
         for name in COUNTERS:
@@ -107,26 +119,27 @@ class MetricsRecorder:
 
     def __init__(self, adapter: str) -> None:
         self.adapter = adapter
-        self._channels: dict[str, _ChannelCounters] = {}
+        self._channels: dict[str, ChannelCounters] = {}
 
-    def _for(self, channel: str) -> _ChannelCounters:
+    def counters(self, channel: str) -> ChannelCounters:
+        """The live counters of ``channel`` (created on first use): a handle for per-event code."""
         counters = self._channels.get(channel)
         if counters is None:
-            counters = self._channels[channel] = _ChannelCounters()
+            counters = self._channels[channel] = ChannelCounters()
         return counters
 
     def add(self, channel: str, counter: str, amount: int = 1) -> None:
         """Add to a counter (``in_flight`` goes down with a negative amount)."""
-        counters = self._for(channel)
+        counters = self.counters(channel)
         setattr(counters, counter, getattr(counters, counter) + amount)
 
     def observe_publish(self, channel: str, seconds: float, events: int = 1) -> None:
-        counters = self._for(channel)
-        counters.published += events  # type: ignore[attr-defined]
+        counters = self.counters(channel)
+        counters.published += events
         counters.publish_latency.observe(seconds)
 
     def observe_handler(self, channel: str, seconds: float) -> None:
-        self._for(channel).handler_latency.observe(seconds)
+        self.counters(channel).handler_latency.observe(seconds)
 
     def snapshot(self) -> MetricsSnapshot:
         channels = {

@@ -170,7 +170,7 @@ class KafkaSubscription(Subscription):
         self.closed = False
         self._recorder = adapter.recorder
         #: this channel's counters, bumped directly (one attribute add per event instead of a recorder call)
-        self._counters: Any = adapter.recorder._for(info.channel)
+        self._counters = adapter.recorder.counters(info.channel)
         self._tracks: dict[int, _Track] = {}
         self._buffer: deque[_Entry] = deque()
         self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)

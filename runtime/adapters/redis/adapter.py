@@ -213,6 +213,9 @@ class RedisAdapter(Adapter):
         if channel in self._pubsub:
             return None  # no group can exist on a pub/sub channel
         stream = self._stream(channel, "groups")
+        for member in list(self._subscriptions):  # acks are sent behind the handlers' backs: let them land
+            if isinstance(member, GroupSubscription) and member.stream is stream and member.group_name == group:
+                await member.flush_acks()
         with translated(self.settings, f"reading the committed position of group {group!r} on {channel!r}"):
             return await stream.committed_position(group)
 

@@ -36,7 +36,7 @@ class FanOutSubscription(BufferedSubscription):
         self.cursor = last.decode() if isinstance(last, bytes) else str(last)
         return [(to_record(self.channel, entry_id, fields), 1) for entry_id, fields in entries]
 
-    async def on_ack(self, delivery: RedisDelivery) -> None:
+    def on_ack(self, delivery: RedisDelivery) -> None:
         return None
 
     async def on_nack(self, delivery: RedisDelivery, delay: float) -> None:

@@ -3,7 +3,7 @@ entries list (PEL) is the ledger of what was handed out and not yet acknowledged
 
 How the contract's promises map onto the PEL:
 
-* **ack** is ``XACK`` (coalesced across concurrent handlers by ``AckBatcher``).
+* **ack** is ``XACK``, queued without waiting and coalesced across concurrent handlers by ``AckBatcher``.
 * **attempt** is the PEL's delivery count: 1 for a fresh read, + 1 on every claim.
 * **nack(delay)** leaves the entry pending but rewinds its idle clock (``XCLAIM ... IDLE claim_idle - delay
   RETRYCOUNT attempt JUSTID``), so after ``delay`` it is exactly as idle as a dead member's delivery and any
@@ -29,12 +29,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from ...metrics import MetricsRecorder
 from ..base import Record
 from .acks import AckBatcher
-from .connection import translate, translated
+from .connection import translated
 from .entries import stream_entries, text, to_record
 from .reader import BlockingReader
 from .streams import StreamChannel
@@ -57,7 +56,7 @@ class GroupSubscription(BufferedSubscription):
         self.group_name = group
         self.consumer = consumer
         self.client: Redis = stream.client
-        self._acks = AckBatcher(stream.client, stream.key, group)
+        self._acks = AckBatcher(stream.client, stream.key, group, self._ack_failed)
         self._on_leave = on_leave
         self._claim_idle_ms = max(1, int(stream.claim_idle * 1000))
         self._claim_interval = min(stream.settings.claim_interval, stream.claim_idle)
@@ -165,15 +164,15 @@ class GroupSubscription(BufferedSubscription):
 
     # -- settling ------------------------------------------------------------------------------------------
 
-    async def on_ack(self, delivery: RedisDelivery) -> None:
-        position = delivery.record.position
-        try:  # not ``translated``: its context manager and message would cost more than the ack's share of XACK
-            await self._acks.ack(position)
-        except Exception as error:
-            self._recover = True  # still pending under this member: it will be delivered again
-            if isinstance(error, RedisError):
-                raise translate(self.stream.settings, f"acknowledging {self.channel}@{position}", error) from error
-            raise
+    def on_ack(self, delivery: RedisDelivery) -> None:
+        self._acks.add(delivery.record.position)
+
+    def _ack_failed(self, error: Exception) -> None:
+        self._recover = True  # still pending under this member: re-read and delivered again
+
+    async def flush_acks(self) -> None:
+        """Wait until the acks given so far reached Redis (``committed_position`` and ``close`` need it)."""
+        await self._acks.flush()
 
     async def on_nack(self, delivery: RedisDelivery, delay: float) -> None:
         idle_ms = max(0, self._claim_idle_ms - int(delay * 1000))
@@ -196,6 +195,7 @@ class GroupSubscription(BufferedSubscription):
     async def release(self) -> None:
         """Make everything this member still has pending claimable now; handed-out entries keep their count
         (the next claim makes it ``attempt + 1``), entries never handed out get theirs back."""
+        await self._acks.flush()
         await cancel_and_wait(self._heartbeat)
         try:
             left = await self._release_pending()

@@ -109,7 +109,7 @@ class PubSubSubscription(BufferedSubscription):
                 timeout = 0.0  # take what has already arrived, then hand it out
         return got
 
-    async def on_ack(self, delivery: RedisDelivery) -> None:
+    def on_ack(self, delivery: RedisDelivery) -> None:
         return None
 
     async def on_nack(self, delivery: RedisDelivery, delay: float) -> None:

@@ -52,7 +52,7 @@ class RedisDelivery(Delivery):
         if not self._settled:
             self._settled = True
             self._owner.settled(self, "acked")
-            await self._owner.on_ack(self)
+            self._owner.on_ack(self)
 
     async def nack(self, delay: float = 0.0) -> None:
         if not self._settled:
@@ -75,6 +75,7 @@ class BufferedSubscription(Subscription):
         self.group = group
         self.max_in_flight = max(1, max_in_flight)
         self.recorder = recorder
+        self.counters = recorder.counters(channel)
         self.closed = False
         self._buffer: deque[tuple[Record, int]] = deque()
         self._in_flight = 0
@@ -90,7 +91,8 @@ class BufferedSubscription(Subscription):
         """Up to ``room`` (record, attempt) pairs; may block on the server for a while, returning [] if idle."""
 
     @abstractmethod
-    async def on_ack(self, delivery: RedisDelivery) -> None: ...
+    def on_ack(self, delivery: RedisDelivery) -> None:
+        """Settle as done, without waiting (groups queue the ``XACK``; see ``acks``)."""
 
     @abstractmethod
     async def on_nack(self, delivery: RedisDelivery, delay: float) -> None: ...
@@ -119,8 +121,9 @@ class BufferedSubscription(Subscription):
             if self._buffer and self._in_flight < self.max_in_flight:
                 record, attempt = self._buffer.popleft()
                 self._in_flight += 1
-                self.recorder.add(self.channel, "delivered")
-                self.recorder.add(self.channel, "in_flight")
+                counters = self.counters
+                counters.delivered += 1
+                counters.in_flight += 1
                 return self.deliver(record, attempt)
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read_loop(), name=f"redis-reader:{self.channel}")
@@ -175,8 +178,9 @@ class BufferedSubscription(Subscription):
     def settled(self, delivery: RedisDelivery, counter: str) -> None:
         """Free the slot at once (so the reader can fetch more); the delivery then runs the backend action."""
         self._in_flight -= 1
-        self.recorder.add(self.channel, "in_flight", -1)
-        self.recorder.add(self.channel, counter)
+        counters = self.counters
+        counters.in_flight -= 1
+        setattr(counters, counter, getattr(counters, counter) + 1)
         self._wakeup.set()
         self.forget(delivery)
 
