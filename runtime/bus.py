@@ -116,8 +116,8 @@ class ConsumerSpec:
 class Consumer:
     """One running subscription: one channel, some event types, one handler.
 
-    One fetch loop takes deliveries from the subscription (which hands out at most ``concurrency`` unsettled
-    ones) into a queue, and ``concurrency`` worker tasks handle them: no task per event. Handler timeouts are
+    ``concurrency`` long-lived worker tasks (no task per event) take turns fetching from the subscription (which
+    hands out at most ``concurrency`` unsettled deliveries) and each handles what it fetched. Handler timeouts are
     enforced by one timer per consumer armed at the earliest running handler's deadline, rather than a
     ``asyncio.timeout`` (a timer) per event.
     """
@@ -136,10 +136,18 @@ class Consumer:
         self._handler_latency = self._counters.handler_latency
         self._catalog = bus.catalog
         self._handler = spec.handler
-        #: Fetched deliveries no worker has taken yet, and the workers waiting for one (a hand-off cheaper
-        #: than ``asyncio.Queue``, which costs a few µs per event in wake-up bookkeeping).
-        self._ready: deque[Delivery | None] = deque()
-        self._idle: deque[asyncio.Future[Delivery | None]] = deque()
+        #: Workers take turns fetching: one at a time (``_fetcher``) awaits ``subscription.next``, the others wait
+        #: in ``_idle``. A worker whose handler did not suspend fetches the next buffered event itself at once;
+        #: an idle worker is woken only when the fetch turn is still free one loop iteration after it was given
+        #: up (the last fetcher is busy in its handler). So there is no hand-off and no wake-up per event when
+        #: handlers are quick, and up to ``concurrency`` handlers run when they wait on I/O.
+        self._fetcher: asyncio.Task[None] | None = None
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._wake_scheduled = False
+        #: workers waiting for or inside a fetch (``stop`` cancels exactly these)
+        self._fetching: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._failures = 0
         self._in_flight = 0
         #: worker task -> loop time its handler started (only while a handler runs)
         self._running: dict[asyncio.Task[None], float] = {}
@@ -149,7 +157,6 @@ class Consumer:
         #: Idempotency keys this consumer handled successfully, newest last (bounded): a redelivered or
         #: re-published event with one of them is acked without running the handler again.
         self._handled_keys: OrderedDict[str, None] = OrderedDict()
-        self._loop_task = asyncio.create_task(self._run(), name=f"pubsub-consumer:{channel}:{spec.group}")
         self._workers = [asyncio.create_task(self._work(), name=f"pubsub-worker:{channel}:{spec.group}:{i}")
                          for i in range(max(1, spec.concurrency))]
 
@@ -158,47 +165,66 @@ class Consumer:
         """Deliveries taken from the subscription and not yet settled."""
         return self._in_flight
 
-    async def _run(self) -> None:
-        """Fetch until closed. A fetch that fails (broker gone, connection reset) is retried with a capped
-        exponential pause, so a subscription outlives an outage: the adapter resumes it from its position or
-        group."""
-        failures = 0
-        next_delivery, put = self.subscription.next, self._put
-        while True:
+    async def _fetch(self, task: asyncio.Task[None]) -> Delivery | None:
+        """The next delivery for worker ``task`` (``None``: the subscription closed or the consumer stops)."""
+        fetching = self._fetching
+        fetching.add(task)
+        try:
+            while self._fetcher is not None:
+                waiter = self._loop.create_future()
+                self._idle.append(waiter)
+                await waiter
+            if self._stopping:
+                return None
+            self._fetcher = task
             try:
-                while (delivery := await next_delivery()) is not None:
-                    failures = 0
-                    self._in_flight += 1
-                    put(delivery)
-                return
-            except Exception as error:
-                failures += 1
-                self._counters.errors += 1
-                pause = min(FETCH_RETRY_MAX_PAUSE, FETCH_RETRY_FIRST_PAUSE * 2 ** (failures - 1))
-                logger.warning("fetching from %s failed (%s); retrying in %.2fs", self.channel, _describe(error), pause)
-                await asyncio.sleep(pause)
+                return await self.subscription.next()
+            finally:
+                self._fetcher = None
+                if self._idle and not self._wake_scheduled:
+                    self._wake_scheduled = True
+                    self._loop.call_soon(self._wake_idle)
+        except asyncio.CancelledError:
+            if self._stopping:
+                return None
+            raise
+        finally:
+            fetching.discard(task)
 
-    def _put(self, delivery: Delivery | None) -> None:
-        """Give ``delivery`` to an idle worker, or queue it for the next one free."""
-        idle = self._idle
-        while idle:
-            waiter = idle.popleft()
+    def _wake_idle(self) -> None:
+        """Hand the free fetch turn to one idle worker (if nobody took it meanwhile)."""
+        self._wake_scheduled = False
+        if self._fetcher is not None:
+            return
+        while self._idle:
+            waiter = self._idle.popleft()
             if not waiter.done():
-                waiter.set_result(delivery)
+                waiter.set_result(None)
                 return
-        self._ready.append(delivery)
 
-    async def _take(self) -> Delivery | None:
-        if self._ready:
-            return self._ready.popleft()
-        waiter: asyncio.Future[Delivery | None] = self._loop.create_future()
-        self._idle.append(waiter)
-        return await waiter
+    async def _fetch_failed(self, error: Exception) -> None:
+        """A fetch failed (broker gone, connection reset): pause with a capped exponential backoff and try
+        again, so a subscription outlives an outage (the adapter resumes it from its position or group)."""
+        self._failures += 1
+        self._counters.errors += 1
+        pause = min(FETCH_RETRY_MAX_PAUSE, FETCH_RETRY_FIRST_PAUSE * 2 ** (self._failures - 1))
+        logger.warning("fetching from %s failed (%s); retrying in %.2fs", self.channel, _describe(error), pause)
+        await asyncio.sleep(pause)
 
     async def _work(self) -> None:
-        """Handle fetched deliveries until a ``None`` arrives (``stop``)."""
-        take = self._take
-        while (delivery := await take()) is not None:
+        """Fetch and handle deliveries until the subscription closes or the consumer stops."""
+        task = asyncio.current_task()
+        assert task is not None
+        while not self._stopping:
+            try:
+                delivery = await self._fetch(task)
+            except Exception as error:
+                await self._fetch_failed(error)
+                continue
+            if delivery is None:
+                return
+            self._failures = 0
+            self._in_flight += 1
             try:
                 await self._handle(delivery.record, delivery)
             except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
@@ -288,11 +314,13 @@ class Consumer:
         await delivery.ack()
 
     async def stop(self, drain_timeout: float) -> None:
-        """Stop fetching, let in-flight handlers finish (cancel them after ``drain_timeout``), close."""
-        self._loop_task.cancel()
-        await asyncio.gather(self._loop_task, return_exceptions=True)
-        for _ in self._workers:
-            self._put(None)  # after every delivery already fetched: those are handled first
+        """Stop fetching, let in-flight handlers finish (cancel them after ``drain_timeout``), close.
+
+        Deliveries the adapter buffered but no worker took stay unsettled: the subscription's ``close`` gives a
+        group's back to the group, and a fan-out subscription resumes from its last handed-out position."""
+        self._stopping = True
+        for task in list(self._fetching):
+            task.cancel()
         _, still_running = await asyncio.wait(self._workers, timeout=drain_timeout)
         for task in still_running:
             task.cancel()
@@ -448,18 +476,44 @@ class Bus:
         """Validate every envelope first (any failure: nothing published), then publish each channel's events
         as one all-or-nothing adapter batch. Batches spanning channels are atomic per channel only."""
         checked = [check(e, self.catalog, channel=channel) for e in envelopes]
-        by_channel: dict[str, list[int]] = {}
-        for index, (_, spec) in enumerate(checked):
-            by_channel.setdefault(spec.channel, []).append(index)
-        results: list[PublishResult | None] = [None] * len(checked)
-        for channel_name, indexes in by_channel.items():
-            adapter = self.adapter_for(channel_name)
-            messages = [self._message(checked[i][0]) for i in indexes]
-            positions = await adapter.publish_many(channel_name, messages)
-            for i, position in zip(indexes, positions, strict=True):
-                envelope, spec = checked[i]
-                results[i] = PublishResult(envelope.id, position, channel_name, spec.type, spec.version)
-        return [r for r in results if r is not None]
+        positions = await self.publish_checked_many(
+            [spec for _, spec in checked], [e.id for e, _ in checked], [e.partition_key for e, _ in checked],
+            [encode(e) for e, _ in checked],
+        )
+        return [PublishResult(envelope.id, position, spec.channel, spec.type, spec.version)
+                for (envelope, spec), position in zip(checked, positions, strict=True)]
+
+    async def publish_checked_many(
+        self, specs: Sequence[EventSpec], ids: Sequence[str], keys: Sequence[str | None], payloads: Sequence[bytes]
+    ) -> list[str]:
+        """Publish events the caller has already validated and encoded: ``payloads[i]`` is the structured-mode
+        JSON (``codec.encode``) of an event of ``specs[i]`` whose data is valid against that version, with id
+        ``ids[i]`` and partition key ``keys[i]``. Nothing is checked again. Each channel's events go to its
+        adapter as one all-or-nothing ``publish_many``, in order; returns the positions, in order."""
+        groups: dict[str, tuple[list[int], list[Message]]] = {}
+        group: tuple[list[int], list[Message]] | None = None
+        channel = ""
+        versions: dict[int, str] = {}
+        for index, (spec, id_, key, payload) in enumerate(zip(specs, ids, keys, payloads, strict=True)):
+            if spec.channel != channel or group is None:
+                channel = spec.channel
+                group = groups.get(channel)
+                if group is None:
+                    group = groups[channel] = ([], [])
+            version = versions.get(spec.version)
+            if version is None:
+                version = versions[spec.version] = str(spec.version)
+            group[0].append(index)
+            group[1].append(Message(payload, key, {"ce-id": id_, "ce-type": spec.type, "ce-dataversion": version}))
+        if len(groups) == 1:
+            [(channel, (_, messages))] = groups.items()
+            return list(await self.adapter_for(channel).publish_many(channel, messages))
+        positions = [""] * len(specs)
+        for channel, (indexes, messages) in groups.items():
+            stored = await self.adapter_for(channel).publish_many(channel, messages)
+            for index, position in zip(indexes, stored, strict=True):
+                positions[index] = position
+        return positions
 
     @staticmethod
     def _message(envelope: Envelope[Any]) -> Message:

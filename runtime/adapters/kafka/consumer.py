@@ -42,7 +42,15 @@ from aiokafka.structs import OffsetAndMetadata
 
 from ...errors import AdapterError
 from ..base import Delivery, Record, Subscription
-from .headers import BINARY_PREFIX, binary_to_structured, is_binary_mode
+from ..lazyheaders import LazyHeaders
+from .headers import (
+    BINARY_PREFIX,
+    CONTENT_TYPE_HEADER,
+    STRUCTURED_CONTENT_TYPE,
+    binary_to_structured,
+    decode_headers,
+    is_binary_mode,
+)
 from .positions import encode_position
 
 if TYPE_CHECKING:
@@ -57,6 +65,8 @@ _MAX_METADATA_ENTRIES = 64
 #: the first fetch after a rebalance ~0.2 s on tansu)
 RETRY_BACKOFF_MS = 50
 BINARY_MARKER = f"{BINARY_PREFIX}specversion"  # every binary-mode record has it (checked first: cheap)
+#: The first header of every record this adapter writes (structured mode, see ``headers.encode_headers``).
+STRUCTURED_HEADER = (CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE.encode())
 
 
 class _Signal:
@@ -455,10 +465,13 @@ class KafkaSubscription(Subscription):
             if held:
                 entry.attempt = held.pop(offset, 0) + 1
         key = None if raw.key is None else raw.key.decode("utf-8", "replace")
-        headers = {name: "" if value is None else value.decode("utf-8", "replace")
-                   for name, value in raw.headers} if raw.headers else {}
         payload = raw.value if raw.value is not None else b""
-        if headers and BINARY_MARKER in headers and is_binary_mode(headers):
+        if not raw.headers:
+            return Record(self.channel, position, payload, key)
+        if raw.headers[0] == STRUCTURED_HEADER:  # as this adapter writes: decoded only if someone reads them
+            return Record(self.channel, position, payload, key, LazyHeaders(decode_headers, raw.headers))
+        headers = decode_headers(raw.headers)
+        if BINARY_MARKER in headers and is_binary_mode(headers):
             payload, headers = binary_to_structured(raw.value, key, headers)
         return Record(self.channel, position, payload, key, headers)
 

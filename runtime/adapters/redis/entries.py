@@ -10,12 +10,13 @@ still shows the headers as readable JSON. Pub/sub mode publishes the same frame 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import orjson
 
 from ...errors import InvalidPosition
 from ..base import Message, Record
+from ..lazyheaders import LazyHeaders
 
 FIELD = b"e"
 _EMPTY_META = b"{}\n"
@@ -40,38 +41,13 @@ def unpack(channel: str, position: str, frame: bytes) -> Record:
     if meta == b"{}":
         return Record(channel, position, payload)
     if meta.startswith(b'{"h":'):  # headers only (``pack`` writes "k" first): parsed if someone reads them
-        return Record(channel, position, payload, None, LazyHeaders(meta))
+        return Record(channel, position, payload, None, LazyHeaders(_meta_headers, meta))
     parsed = orjson.loads(meta)
     return Record(channel, position, payload, parsed.get("k"), parsed.get("h") or {})
 
 
-class LazyHeaders(Mapping[str, str]):
-    """A record's headers, parsed from the frame's header line on first use: consumers rarely read them
-    (the bus reads the envelope), and parsing them for every delivery was a measurable share of its cost."""
-
-    __slots__ = ("_meta", "_parsed")
-
-    def __init__(self, meta: bytes) -> None:
-        self._meta = meta
-        self._parsed: dict[str, str] | None = None
-
-    def _headers(self) -> dict[str, str]:
-        parsed = self._parsed
-        if parsed is None:
-            parsed = self._parsed = dict(orjson.loads(self._meta).get("h") or {})
-        return parsed
-
-    def __getitem__(self, name: str) -> str:
-        return self._headers()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._headers())
-
-    def __len__(self) -> int:
-        return len(self._headers())
-
-    def __repr__(self) -> str:
-        return repr(self._headers())
+def _meta_headers(meta: bytes) -> dict[str, str]:
+    return dict(orjson.loads(meta).get("h") or {})
 
 
 def to_fields(message: Message, extra: Mapping[str, str] | None = None) -> dict[bytes, bytes]:
