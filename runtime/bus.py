@@ -21,7 +21,6 @@ import importlib
 import logging
 import os
 import socket
-import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from .adapters.base import (
     Subscription,
 )
 from .catalog import Catalog, ChannelSpec, EventSpec
-from .codec import check, decode, encode
+from .codec import Decoder, check, encode
 from .envelope import Envelope, envelope_from_wire
 from .errors import (
     BusClosed,
@@ -134,18 +133,21 @@ class Consumer:
         self.recorder = bus.adapter_for(channel).recorder
         self._counters = self.recorder.counters(channel)
         self._handler_latency = self._counters.handler_latency
-        self._catalog = bus.catalog
+        self._decode = Decoder(bus.catalog, channel)
         self._handler = spec.handler
-        #: Workers take turns fetching: one at a time (``_fetcher``) awaits ``subscription.next``, the others wait
-        #: in ``_idle``. A worker whose handler did not suspend fetches the next buffered event itself at once;
-        #: an idle worker is woken only when the fetch turn is still free one loop iteration after it was given
-        #: up (the last fetcher is busy in its handler). So there is no hand-off and no wake-up per event when
-        #: handlers are quick, and up to ``concurrency`` handlers run when they wait on I/O.
+        #: Workers share the deliveries fetched and take turns fetching: one worker at a time (``_fetcher``)
+        #: awaits ``subscription.next_batch``; what it got beyond its first delivery waits in ``_ready`` for
+        #: whichever worker is free first; workers with nothing to do wait in ``_idle``. An idle worker is
+        #: woken one loop iteration later, and only if there is still work for it then (deliveries ready, or
+        #: the fetch turn free), i.e. only when the busy workers are suspended in their handlers. So quick
+        #: handlers run back to back in one worker with no hand-off or wake-up per event, and handlers that
+        #: wait on I/O still run ``concurrency`` at a time.
+        self._ready: deque[Delivery] = deque()
         self._fetcher: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._wake_scheduled = False
-        #: workers waiting for or inside a fetch (``stop`` cancels exactly these)
-        self._fetching: set[asyncio.Task[None]] = set()
+        #: workers waiting for work or inside a fetch (``stop`` cancels exactly these)
+        self._waiting: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._failures = 0
         self._in_flight = 0
@@ -157,44 +159,92 @@ class Consumer:
         #: Idempotency keys this consumer handled successfully, newest last (bounded): a redelivered or
         #: re-published event with one of them is acked without running the handler again.
         self._handled_keys: OrderedDict[str, None] = OrderedDict()
+        self._batch = max(1, spec.concurrency)
         self._workers = [asyncio.create_task(self._work(), name=f"pubsub-worker:{channel}:{spec.group}:{i}")
-                         for i in range(max(1, spec.concurrency))]
+                         for i in range(self._batch)]
 
     @property
     def in_flight(self) -> int:
         """Deliveries taken from the subscription and not yet settled."""
         return self._in_flight
 
-    async def _fetch(self, task: asyncio.Task[None]) -> Delivery | None:
-        """The next delivery for worker ``task`` (``None``: the subscription closed or the consumer stops)."""
-        fetching = self._fetching
-        fetching.add(task)
-        try:
-            while self._fetcher is not None:
-                waiter = self._loop.create_future()
-                self._idle.append(waiter)
-                await waiter
-            if self._stopping:
-                return None
-            self._fetcher = task
+    # -- workers -------------------------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        """Handle deliveries (fetching when it is this worker's turn) until the subscription closes or the
+        consumer stops; deliveries already fetched are handled before a stopping worker leaves."""
+        task = asyncio.current_task()
+        assert task is not None
+        ready = self._ready
+        while True:
+            if ready:
+                delivery = ready.popleft()
+            elif self._stopping:
+                return
+            elif self._fetcher is not None:
+                await self._wait_for_work(task)
+                continue
+            else:
+                try:
+                    batch = await self._fetch(task)
+                except Exception as error:
+                    await self._fetch_failed(error)
+                    continue
+                if not batch:
+                    return
+                self._failures = 0
+                self._in_flight += len(batch)
+                delivery = batch[0]
+                if len(batch) > 1:
+                    ready.extend(batch[1:])
+            if ready and self._idle and not self._wake_scheduled:
+                self._schedule_wake()
             try:
-                return await self.subscription.next()
+                await self._handle(task, delivery)
+            except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
+                self._counters.errors += 1
+                logger.error("settling %s@%s failed: %s", self.channel, delivery.record.position, _describe(error))
             finally:
-                self._fetcher = None
-                if self._idle and not self._wake_scheduled:
-                    self._wake_scheduled = True
-                    self._loop.call_soon(self._wake_idle)
+                self._in_flight -= 1
+
+    async def _fetch(self, task: asyncio.Task[None]) -> list[Delivery]:
+        """The next deliveries (``[]``: the subscription closed or the consumer stops), in this worker's turn."""
+        self._fetcher = task
+        self._waiting.add(task)
+        try:
+            return await self.subscription.next_batch(self._batch)
         except asyncio.CancelledError:
-            if self._stopping:
-                return None
-            raise
+            if not self._stopping:
+                raise
+            task.uncancel()  # stop's cancellation is consumed here; handlers after it must not see it
+            return []
         finally:
-            fetching.discard(task)
+            self._waiting.discard(task)
+            self._fetcher = None
+            if self._idle and not self._wake_scheduled:
+                self._schedule_wake()
+
+    async def _wait_for_work(self, task: asyncio.Task[None]) -> None:
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._idle.append(waiter)
+        self._waiting.add(task)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            task.uncancel()
+        finally:
+            self._waiting.discard(task)
+
+    def _schedule_wake(self) -> None:
+        self._wake_scheduled = True
+        self._loop.call_soon(self._wake_idle)
 
     def _wake_idle(self) -> None:
-        """Hand the free fetch turn to one idle worker (if nobody took it meanwhile)."""
+        """Wake one idle worker if there is work for it (it schedules the next wake-up if more is left)."""
         self._wake_scheduled = False
-        if self._fetcher is not None:
+        if not self._ready and self._fetcher is not None:
             return
         while self._idle:
             waiter = self._idle.popleft()
@@ -210,28 +260,6 @@ class Consumer:
         pause = min(FETCH_RETRY_MAX_PAUSE, FETCH_RETRY_FIRST_PAUSE * 2 ** (self._failures - 1))
         logger.warning("fetching from %s failed (%s); retrying in %.2fs", self.channel, _describe(error), pause)
         await asyncio.sleep(pause)
-
-    async def _work(self) -> None:
-        """Fetch and handle deliveries until the subscription closes or the consumer stops."""
-        task = asyncio.current_task()
-        assert task is not None
-        while not self._stopping:
-            try:
-                delivery = await self._fetch(task)
-            except Exception as error:
-                await self._fetch_failed(error)
-                continue
-            if delivery is None:
-                return
-            self._failures = 0
-            self._in_flight += 1
-            try:
-                await self._handle(delivery.record, delivery)
-            except Exception as error:  # settling failed (broker gone): the broker redelivers, we only report it
-                self._counters.errors += 1
-                logger.error("settling %s@%s failed: %s", self.channel, delivery.record.position, _describe(error))
-            finally:
-                self._in_flight -= 1
 
     # -- handler timeouts ----------------------------------------------------------------------------------
 
@@ -258,31 +286,14 @@ class Consumer:
         if earliest is not None:
             self._arm(earliest)
 
-    async def _call_handler(self, envelope: Envelope[Any]) -> None:
-        """The handler, bounded by ``timeout`` (raises ``TimeoutError`` as ``asyncio.timeout`` would)."""
-        task = asyncio.current_task()
-        assert task is not None
-        started = self._loop.time()
-        self._running[task] = started
-        if self._watchdog is None:
-            self._arm(started + self.timeout)
-        try:
-            await self._handler(envelope)
-        except asyncio.CancelledError:
-            if task in self._timed_out:
-                self._timed_out.discard(task)
-                if task.uncancel() == 0:
-                    raise TimeoutError from None
-            raise
-        finally:
-            del self._running[task]
-            if task in self._timed_out:  # the handler swallowed the cancellation and returned
-                self._timed_out.discard(task)
-                task.uncancel()
+    # -- one delivery --------------------------------------------------------------------------------------
 
-    async def _handle(self, record: Record, delivery: Delivery) -> None:
+    async def _handle(self, task: asyncio.Task[None], delivery: Delivery) -> None:
+        """Decode and validate, run the handler (bounded by ``timeout``: a handler past it is cancelled and
+        counts as having raised ``TimeoutError``), then settle: ack, nack for a retry, or dead-letter."""
+        record = delivery.record
         try:
-            envelope = decode(record.payload, self._catalog, channel=self.channel)
+            envelope = self._decode(record.payload)
         except _DEAD_ON_ARRIVAL as error:
             logger.warning("dead-lettering %s@%s: %s", self.channel, record.position, error)
             await delivery.dead_letter(_describe(error))
@@ -291,22 +302,39 @@ class Consumer:
         if envelope.type not in self.types or (key is not None and key in self._handled_keys):
             await delivery.ack()
             return
-        started = time.perf_counter()
+        loop, running = self._loop, self._running
+        started = running[task] = loop.time()
+        if self._watchdog is None:
+            self._arm(started + self.timeout)
+        failure: Exception | None = None
         try:
-            await self._call_handler(envelope)
+            await self._handler(envelope)
+        except asyncio.CancelledError:
+            if task not in self._timed_out:
+                raise
+            self._timed_out.discard(task)
+            if task.uncancel() != 0:
+                raise
+            failure = TimeoutError()
         except Exception as error:
-            self._handler_latency.observe(time.perf_counter() - started)
+            failure = error
+        finally:
+            del running[task]
+            if task in self._timed_out:  # the handler swallowed the cancellation and returned
+                self._timed_out.discard(task)
+                task.uncancel()
+        self._handler_latency.observe(loop.time() - started)
+        if failure is not None:
             self._counters.errors += 1
-            if isinstance(error, PoisonEvent) or self.retry.exhausted(delivery.attempt):
+            if isinstance(failure, PoisonEvent) or self.retry.exhausted(delivery.attempt):
                 logger.warning("dead-lettering %s %s after attempt %d: %s", envelope.type, envelope.id,
-                               delivery.attempt, _describe(error))
-                await delivery.dead_letter(_describe(error))
+                               delivery.attempt, _describe(failure))
+                await delivery.dead_letter(_describe(failure))
             else:
                 logger.info("retrying %s %s (attempt %d): %s", envelope.type, envelope.id, delivery.attempt,
-                            _describe(error))
+                            _describe(failure))
                 await delivery.nack(self.retry.delay(delivery.attempt))
             return
-        self._handler_latency.observe(time.perf_counter() - started)
         if key is not None:
             self._handled_keys[key] = None
             if len(self._handled_keys) > self.bus.idempotency_window:
@@ -319,7 +347,7 @@ class Consumer:
         Deliveries the adapter buffered but no worker took stay unsettled: the subscription's ``close`` gives a
         group's back to the group, and a fan-out subscription resumes from its last handed-out position."""
         self._stopping = True
-        for task in list(self._fetching):
+        for task in list(self._waiting):
             task.cancel()
         _, still_running = await asyncio.wait(self._workers, timeout=drain_timeout)
         for task in still_running:
@@ -490,24 +518,20 @@ class Bus:
         JSON (``codec.encode``) of an event of ``specs[i]`` whose data is valid against that version, with id
         ``ids[i]`` and partition key ``keys[i]``. Nothing is checked again. Each channel's events go to its
         adapter as one all-or-nothing ``publish_many``, in order; returns the positions, in order."""
-        groups: dict[str, tuple[list[int], list[Message]]] = {}
-        group: tuple[list[int], list[Message]] | None = None
-        channel = ""
-        versions: dict[int, str] = {}
-        for index, (spec, id_, key, payload) in enumerate(zip(specs, ids, keys, payloads, strict=True)):
-            if spec.channel != channel or group is None:
-                channel = spec.channel
-                group = groups.get(channel)
-                if group is None:
-                    group = groups[channel] = ([], [])
-            version = versions.get(spec.version)
-            if version is None:
-                version = versions[spec.version] = str(spec.version)
-            group[0].append(index)
-            group[1].append(Message(payload, key, {"ce-id": id_, "ce-type": spec.type, "ce-dataversion": version}))
-        if len(groups) == 1:
-            [(channel, (_, messages))] = groups.items()
+        headers = {spec: (spec.type, str(spec.version)) for spec in dict.fromkeys(specs)}  # per spec, once
+        channels = {spec.channel for spec in headers}
+        if len(channels) == 1:  # the usual batch: one adapter call, no regrouping
+            [channel] = channels
+            messages = [Message(payload, key, {"ce-id": id_, "ce-type": headers[spec][0],
+                                               "ce-dataversion": headers[spec][1]})
+                        for spec, id_, key, payload in zip(specs, ids, keys, payloads, strict=True)]
             return list(await self.adapter_for(channel).publish_many(channel, messages))
+        groups: dict[str, tuple[list[int], list[Message]]] = {channel: ([], []) for channel in channels}
+        for index, (spec, id_, key, payload) in enumerate(zip(specs, ids, keys, payloads, strict=True)):
+            indexes, messages = groups[spec.channel]
+            type_, version = headers[spec]
+            indexes.append(index)
+            messages.append(Message(payload, key, {"ce-id": id_, "ce-type": type_, "ce-dataversion": version}))
         positions = [""] * len(specs)
         for channel, (indexes, messages) in groups.items():
             stored = await self.adapter_for(channel).publish_many(channel, messages)

@@ -7,6 +7,7 @@ schema. The result carries the validated JSON as ``data``; a typed subscriber th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .catalog import Catalog, EventSpec
@@ -36,3 +37,42 @@ def check(envelope: Envelope[Any], catalog: Catalog, *, channel: str | None = No
     if envelope.data_version != spec.version:
         envelope = envelope.with_version(spec.version)
     return envelope, spec
+
+
+class Decoder:
+    """``decode`` for one channel, as a consumer calls it for every delivery: the catalog lookups, the channel
+    check and the validator of each (type, declared version) are done on its first event and then reused."""
+
+    __slots__ = ("_catalog", "_channel", "_known")
+
+    def __init__(self, catalog: Catalog, channel: str | None = None) -> None:
+        self._catalog = catalog
+        self._channel = channel
+        #: (type, declared version) -> (version to set or 0, jsonschema-rs ``is_valid`` or None, full check)
+        self._known: dict[tuple[str, int], tuple[int, Callable[[Any], bool] | None, Callable[[Any], None]]] = {}
+
+    def __call__(self, raw: bytes | bytearray | memoryview | str) -> Envelope[Any]:
+        envelope = envelope_from_wire(parse_json(raw))
+        known = self._known.get((envelope.type, envelope.data_version))
+        if known is None:
+            return self._first(envelope)
+        version, is_valid, check_data = known
+        data = envelope.data
+        try:
+            valid = is_valid is not None and is_valid(data)
+        except Exception:  # a value jsonschema-rs cannot convert: the reference decides
+            valid = False
+        if not valid:
+            check_data(data)
+        return envelope.with_version(version) if version else envelope
+
+    def _first(self, envelope: Envelope[Any]) -> Envelope[Any]:
+        checked, spec = check(envelope, self._catalog, channel=self._channel)  # raises what decode raises
+        validator = spec.validator
+        fast = validator.fast
+        self._known[(envelope.type, envelope.data_version)] = (
+            spec.version if spec.version != envelope.data_version else 0,
+            None if fast is None else fast.is_valid,
+            validator.check,
+        )
+        return checked

@@ -34,7 +34,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from types import MappingProxyType
+from typing import ClassVar, Literal, NamedTuple
 
 from ..catalog import ChannelSpec
 from ..metrics import MetricsRecorder, MetricsSnapshot
@@ -48,6 +49,10 @@ def dead_letter_channel(channel: str) -> str:
     return channel + DEAD_LETTER_SUFFIX
 
 
+#: The headers of a record that has none (read-only, shared).
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """What a publisher hands an adapter: the payload bytes, an ordering key and string headers
@@ -58,15 +63,17 @@ class Message:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A stored event, as read back: where it is (``position``) and what was published."""
+class Record(NamedTuple):
+    """A stored event, as read back: where it is (``position``) and what was published.
+
+    A named tuple rather than a frozen dataclass: adapters build one per delivery, and a frozen dataclass costs
+    about five times as much to construct (0.68 µs against 0.13 µs here)."""
 
     channel: str
     position: str
     payload: bytes
     key: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = NO_HEADERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,13 @@ class Subscription(ABC):
     @abstractmethod
     async def next(self) -> Delivery | None:
         """The next delivery, waiting as long as needed; ``None`` once closed."""
+
+    async def next_batch(self, limit: int) -> list[Delivery]:
+        """At least one and at most ``limit`` deliveries, waiting as long as needed for the first; ``[]`` once
+        closed. Adapters that buffer return everything ready (within ``max_in_flight``) at once, which spares a
+        consumer one call per event; this default asks ``next`` once."""
+        delivery = await self.next()
+        return [] if delivery is None else [delivery]
 
     @abstractmethod
     async def close(self) -> None:

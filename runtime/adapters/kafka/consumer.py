@@ -418,6 +418,20 @@ class KafkaSubscription(Subscription):
             await self._signal.wait(timeout)
         return None
 
+    async def next_batch(self, limit: int) -> list[Delivery]:
+        first = await self.next()
+        if first is None:
+            return []
+        batch: list[Delivery] = [first]
+        buffer, room = self._buffer, min(limit, self.max_in_flight - self.in_flight + 1)
+        while len(batch) < room and buffer and not self._retry:  # fresh records only; retries go through next
+            entry = buffer.popleft()
+            if entry.state == BUFFERED:
+                batch.append(self._hand_out(entry))
+        if self._space._waiters and len(buffer) <= self._buffer_limit // 2:
+            self._space.notify_all()
+        return batch
+
     def _take(self, now: float) -> _Entry | None:
         retry = self._retry
         while retry and retry[0][0] <= now:

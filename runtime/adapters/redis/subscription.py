@@ -136,6 +136,22 @@ class BufferedSubscription(Subscription):
                 self._waiting -= 1
         return None
 
+    async def next_batch(self, limit: int) -> list[Delivery]:
+        first = await self.next()
+        if first is None:
+            return []
+        batch: list[Delivery] = [first]
+        buffer, room = self._buffer, min(limit, self.max_in_flight - self._in_flight + 1)
+        if buffer and len(batch) < room:
+            counters = self.counters
+            while buffer and len(batch) < room:
+                record, attempt = buffer.popleft()
+                self._in_flight += 1
+                counters.delivered += 1
+                counters.in_flight += 1
+                batch.append(self.deliver(record, attempt))
+        return batch
+
     def deliver(self, record: Record, attempt: int) -> RedisDelivery:
         """The delivery object for a record being handed out (groups remember what they handed out)."""
         return RedisDelivery(self, record, attempt)
