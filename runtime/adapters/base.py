@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple
 
@@ -53,14 +53,15 @@ def dead_letter_channel(channel: str) -> str:
 NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     """What a publisher hands an adapter: the payload bytes, an ordering key and string headers
-    (``ce-type``, ``ce-id``, ... so a backend can filter or route without parsing the payload)."""
+    (``ce-type``, ``ce-id``, ... so a backend can filter or route without parsing the payload).
+
+    A named tuple, as ``Record`` is: one is built per published event."""
 
     payload: bytes
     key: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = NO_HEADERS
 
 
 class Record(NamedTuple):
