@@ -141,12 +141,11 @@ class _Log:
         return evicted_up_to <= self.slowest_active_seq()
 
     def append(self, messages: Sequence[Message]) -> list[str]:
-        positions = []
-        for message in messages:
-            position = str(self.next)
-            self.records.append(Record(self.name, position, message.payload, message.key, dict(message.headers)))
-            self.next += 1
-            positions.append(position)
+        first, name = self.next, self.name
+        positions = list(map(str, range(first, first + len(messages))))
+        self.records.extend([Record(name, position, message.payload, message.key, dict(message.headers))
+                             for position, message in zip(positions, messages, strict=True)])
+        self.next = first + len(positions)
         while len(self.records) > self.capacity:
             self.records.popleft()
             self.first += 1

@@ -423,11 +423,25 @@ class KafkaSubscription(Subscription):
         if first is None:
             return []
         batch: list[Delivery] = [first]
-        buffer, room = self._buffer, min(limit, self.max_in_flight - self.in_flight + 1)
-        while len(batch) < room and buffer and not self._retry:  # fresh records only; retries go through next
-            entry = buffer.popleft()
-            if entry.state == BUFFERED:
-                batch.append(self._hand_out(entry))
+        buffer, room = self._buffer, min(limit, self.max_in_flight - self.in_flight)
+        if room > 0 and buffer and not self._retry:  # fresh records only (retries go through next)
+            # ``_hand_out`` inlined, counters added once per batch: this loop runs for every record
+            append, to_record, handed = batch.append, self._to_record, 0
+            while buffer and handed < room:
+                entry = buffer.popleft()
+                if entry.state != BUFFERED:
+                    continue
+                record = entry.record
+                if record is None:
+                    record = entry.record = to_record(entry)
+                entry.state = HANDED
+                entry.track.pending[entry.raw.offset] = entry
+                append(KafkaDelivery(self, entry, record))
+                handed += 1
+            self.in_flight += handed
+            counters = self._counters
+            counters.delivered += handed
+            counters.in_flight += handed
         if self._space._waiters and len(buffer) <= self._buffer_limit // 2:
             self._space.notify_all()
         return batch

@@ -22,6 +22,7 @@ from aiokafka.partitioner import murmur2
 
 from ...errors import AdapterError
 from ..base import Message
+from ..deadlines import Deadlines
 from .headers import encode_headers
 from .settings import KafkaSettings
 
@@ -44,6 +45,7 @@ class KafkaPublisher:
 
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
+        self._deadlines = Deadlines(settings.publish_timeout)  # one timer for every awaited publish in flight
         options: dict[str, Any] = {
             "acks": "all",
             "enable_idempotence": settings.idempotence,
@@ -74,18 +76,22 @@ class KafkaPublisher:
     async def send_one(self, topic: str, message: Message) -> tuple[int, int]:
         key = None if message.key is None else message.key.encode()
         headers = encode_headers(message.headers)
-        timeout = self.settings.publish_timeout
+        deadlines = self._deadlines
+        task = deadlines.start()
         try:
-            async with asyncio.timeout(timeout):
-                future = await self.producer.send(topic, message.payload, key=key, headers=headers)
-                metadata = await future
-        except TimeoutError:
-            raise AdapterError(
-                f"publishing to topic {topic!r} did not complete within {timeout:g}s: is {self._where()} reachable? "
-                "(the event may or may not have been stored)"
-            ) from None
+            future = await self.producer.send(topic, message.payload, key=key, headers=headers)
+            metadata = await future
+        except asyncio.CancelledError:
+            if deadlines.expired(task):
+                raise AdapterError(
+                    f"publishing to topic {topic!r} did not complete within {deadlines.seconds:g}s: is "
+                    f"{self._where()} reachable? (the event may or may not have been stored)"
+                ) from None
+            raise
         except KafkaError as error:
             raise AdapterError(f"publishing to topic {topic!r} on {self._where()} failed: {error}") from error
+        finally:
+            deadlines.finish(task)
         return metadata.partition, metadata.offset
 
     def plan(self, messages: Sequence[Message], partitions: int) -> dict[int, list[int]]:

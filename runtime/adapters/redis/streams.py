@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from ...errors import AdapterError
 from ...metrics import MetricsRecorder
 from ..base import ERROR_HEADER, Message, Record
-from .deadlines import Deadlines
+from ..deadlines import Deadlines
 from .entries import FIELD, check_position, pack, text, to_fields, to_record
 from .keys import ChannelKeys
 from .settings import ChannelOptions, RedisSettings

@@ -1,7 +1,7 @@
 """One timeout bounding many awaits, each from its own start, on a single event-loop timer.
 
 ``asyncio.timeout`` schedules and cancels a timer per use; on an awaited publish of a ~100 µs ``XADD`` that is a
-noticeable share (a ``TimerHandle``, heap pushes and pops compared in Python, next to redis-py's own per-command
+noticeable share (a ``TimerHandle``, heap pushes and pops compared in Python, next to the client library's own
 timers). With one fixed duration, deadlines expire in the order the awaits started, so a dict in insertion order
 is already sorted by deadline: starting and finishing are a dict insert and pop, and one timer, armed for the
 oldest deadline still running, cancels whatever has overrun. Expiry is exact (the timer fires at the oldest
