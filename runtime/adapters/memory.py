@@ -281,6 +281,7 @@ class _MemorySubscription(Subscription):
         self.closed = False
         #: wakes this subscription when it was at ``max_in_flight`` and a delivery of its own settled
         self.slot = _Signal()
+        self.counters = adapter.recorder.counters(log.name)
 
     async def next(self) -> Delivery | None:
         loop = asyncio.get_running_loop()
@@ -297,6 +298,19 @@ class _MemorySubscription(Subscription):
                 timeout = min(p.due for p in self.cursor.ready) - now
             await self.log.signal.wait(timeout)
         return None
+
+    async def next_batch(self, limit: int) -> list[Delivery]:
+        first = await self.next()
+        if first is None:
+            return []
+        batch: list[Delivery] = [first]
+        now = asyncio.get_running_loop().time()
+        while len(batch) < limit and self.in_flight < self.max_in_flight and not self.closed:
+            delivery = self._take(now)
+            if delivery is None:
+                break
+            batch.append(delivery)
+        return batch
 
     def _take(self, now: float) -> _MemoryDelivery | None:
         cursor, log = self.cursor, self.log
@@ -321,9 +335,9 @@ class _MemorySubscription(Subscription):
     def _hand_out(self, pending: _Pending) -> _MemoryDelivery:
         pending.owner = self
         self.in_flight += 1
-        recorder = self.adapter.recorder
-        recorder.add(self.channel, "delivered")
-        recorder.add(self.channel, "in_flight")
+        counters = self.counters
+        counters.delivered += 1
+        counters.in_flight += 1
         return _MemoryDelivery(self, pending, pending.attempt)
 
     def _settle(self, pending: _Pending, attempt: int) -> bool:
