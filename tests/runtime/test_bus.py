@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from runtime.adapters.base import Message
+from runtime.adapters.base import Message, StartAt
 from runtime.bus import Bus
 from runtime.catalog import Catalog
 from runtime.envelope import Envelope
@@ -59,6 +59,34 @@ async def test_publish_many_is_all_or_nothing_on_validation(bus: Bus, order_v2: 
     assert await bus.history("orders") == []
     results = await bus.publish_many([good, bus.envelope("order.placed", order_v2)])
     assert [r.position for r in results] == [r.position for r in await bus.history("orders")]
+
+
+async def test_publish_many_across_channels_keeps_the_order_of_results(bus: Bus, order_v2: dict[str, Any],
+                                                                        catalog: Catalog) -> None:
+    user = next(r for r in catalog.spec("user.registered").bundle["resources"]
+                if catalog.spec("user.registered").bundle["root"] in r["uris"])["schema"]["examples"][0]
+    envelopes = [bus.envelope("order.placed", order_v2, partition_key="k1"), bus.envelope("user.registered", user),
+                 bus.envelope("order.placed", order_v2)]
+    results = await bus.publish_many(envelopes)
+    assert [(r.id, r.channel, r.type) for r in results] == [
+        (envelopes[0].id, "orders", "order.placed"), (envelopes[1].id, "users", "user.registered"),
+        (envelopes[2].id, "orders", "order.placed")]
+    orders, users = await bus.history("orders"), await bus.history("users")
+    assert [r.position for r in orders] == [results[0].position, results[2].position]
+    assert [r.position for r in users] == [results[1].position]
+    assert orders[0].key == "k1" and orders[0].headers == {"ce-id": envelopes[0].id, "ce-type": "order.placed",
+                                                           "ce-dataversion": "2"}
+
+
+async def test_publish_checked_many_stores_the_given_bytes(bus: Bus, catalog: Catalog) -> None:
+    """Already validated and encoded events: stored as given, nothing checked again, positions in order."""
+    orders, users = catalog.spec("order.placed"), catalog.spec("user.registered")
+    positions = await bus.publish_checked_many([orders, users, orders], ["a", "b", "c"], [None, "key", None],
+                                               [b"1", b"2", b"3"])
+    stored = await bus.history("orders") + await bus.history("users")
+    assert [(r.position, r.payload, r.key, r.headers["ce-id"]) for r in stored] == [
+        (positions[0], b"1", None, "a"), (positions[2], b"3", None, "c"), (positions[1], b"2", "key", "b")]
+    assert await bus.publish_checked_many([], [], [], []) == []
 
 
 async def test_groups_compete_and_fan_out_sees_everything(bus: Bus, order_v2: dict[str, Any]) -> None:
@@ -337,3 +365,52 @@ async def test_a_failing_ack_is_reported_and_the_consumer_goes_on(bus: Bus, orde
     recorder = bus.adapter_for("orders").recorder
     await wait_until(lambda: recorder.snapshot().channels["orders"].acked == 1)
     assert failures == [1] and recorder.snapshot().channels["orders"].errors == 1
+
+
+async def test_a_fetched_backlog_is_shared_by_the_workers(bus: Bus, order_v2: dict[str, Any]) -> None:
+    """A backlog comes out of the adapter in one batch; while the first handler waits on I/O, the other workers
+    must take the rest of that batch, so ``concurrency`` handlers run at once (and never more)."""
+    for _ in range(9):
+        await bus.publish("order.placed", order_v2)
+    running, peak, done = 0, 0, 0
+    release = asyncio.Event()
+
+    async def slow(event: Envelope[Any]) -> None:
+        nonlocal running, peak, done
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+        done += 1
+
+    await bus.subscribe("order.placed", slow, concurrency=3, start=StartAt.EARLIEST)
+    await wait_until(lambda: running == 3)
+    release.set()
+    await wait_until(lambda: done == 9)
+    assert peak == 3
+
+
+async def test_stop_handles_every_delivery_already_fetched(catalog: Catalog, order_v2: dict[str, Any]) -> None:
+    """Whatever the workers took from the adapter is handled before ``stop`` returns (nobody else would), and
+    nothing new is fetched once stopping began."""
+    bus = Bus(catalog, all_channels_on="memory")
+    await bus.start()
+    for _ in range(8):
+        await bus.publish("order.placed", order_v2)
+    gate, running, handled = asyncio.Event(), [0], []
+
+    async def slow(event: Envelope[Any]) -> None:
+        running[0] += 1
+        await gate.wait()
+        handled.append(event.id)
+
+    [consumer] = await bus.subscribe("order.placed", slow, concurrency=3, start=StartAt.EARLIEST)
+    await wait_until(lambda: running[0] == 3)
+    stopping = asyncio.create_task(bus.stop())
+    await wait_until(lambda: consumer._stopping)
+    gate.set()
+    await asyncio.wait_for(stopping, TIMEOUT)
+    delivered = consumer.recorder.counters("orders").delivered  # what the adapter handed out
+    assert len(handled) == delivered
+    assert 3 <= delivered < 8
+    assert consumer.in_flight == 0
