@@ -39,9 +39,8 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from ..bus import PublishResult
-from ..codec import check
-from ..envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, Envelope
-from ..errors import MalformedEvent, UnknownEventType, ValidationFailed
+from ..envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE
+from ..errors import UnknownEventType
 from ..jsonparse import dump_json, parse_json
 from ..validation import instance_pointer
 from .asyncapi import asyncapi_document
@@ -53,8 +52,19 @@ from .auth import (
     require_publish,
     subscriber_guard,
 )
-from .errors import PROBLEM_JSON, Problem, envelope_errors, violation_errors
-from .ingest import JSON, RequestContext, envelope_of, is_json_media, media_type, read_batch_items, read_event
+from .errors import PROBLEM_JSON, Problem
+from .ingest import (
+    JSON,
+    EncodedBatch,
+    RequestContext,
+    collector_paused,
+    encode_batch,
+    is_json_media,
+    media_type,
+    read_batch,
+    read_batch_items,
+    read_event,
+)
 from .metrics import EXPOSITION_CONTENT_TYPE
 from .plugin import PubSubService
 from .registry import (
@@ -198,41 +208,28 @@ async def publish_event(request: Request[Any, Any, Any], pubsub: Service) -> Res
 async def publish_batch(request: Request[Any, Any, Any], pubsub: Service) -> Response[bytes]:
     """Every event valid and published, or none: errors are indexed per event (``errors[].index``)."""
     body = await request.body()
+    with collector_paused():  # synchronous: no await inside
+        batch = _checked_batch(request, pubsub, body)
+    specs, ids = batch.specs, batch.ids
+    positions = await pubsub.bus.publish_checked_many(specs, ids, batch.keys, batch.payloads)
+    return _json({"results": [
+        {"id": id_, "position": position, "channel": spec.channel, "type": spec.type, "version": spec.version,
+         "duplicate": False} for id_, position, spec in zip(ids, positions, specs, strict=True)]}, 202)
+
+
+def _checked_batch(request: Request[Any, Any, Any], pubsub: PubSubService, body: bytes) -> EncodedBatch:
+    """A batch request's events validated and encoded, or the ``Problem`` refusing it (415, 413, 400, 422,
+    403). What it parsed is freed on return: only the encoded events outlive it."""
     items = read_batch_items(request.headers, body, pubsub.settings.max_batch)
     context = dataclasses.replace(_context(request, pubsub), idempotency_key=None)
-    latest, spec_of = pubsub.latest_version, pubsub.catalog.spec
-    channel_of: dict[tuple[str, int], str] = {}  # (type, version) -> channel: one catalog look-up per kind
-    envelopes: list[Envelope[Any]] = []
-    channels: set[str] = set()
-    errors: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        try:
-            envelope = envelope_of(item, context, idempotency=False, latest=latest, owned=True)
-            kind = (envelope.type, envelope.data_version)
-            channel = channel_of.get(kind)
-            if channel is None:
-                channel = channel_of[kind] = spec_of(envelope.type, envelope.data_version or None).channel
-                channels.add(channel)
-            envelopes.append(envelope)
-        except MalformedEvent as error:
-            errors.extend({**e, "status": 422} for e in envelope_errors(error, index))
-        except UnknownEventType as error:
-            errors.append({"index": index, "pointer": "/type", "message": str(error), "status": 404})
+    batch = read_batch(items, context, pubsub.catalog, pubsub.latest_version)
+    if batch.errors:  # envelope problems and unknown types are reported before any data is validated
+        raise _batch_refused(batch.errors, len(items))
+    require_publish(principal_of(request), batch.channels)
+    encoded, errors = encode_batch(batch)
     if errors:
         raise _batch_refused(errors, len(items))
-    require_publish(principal_of(request), channels)
-    try:
-        results = await pubsub.bus.publish_many(envelopes)
-    except ValidationFailed:
-        for index, envelope in enumerate(envelopes):
-            try:
-                check(envelope, pubsub.catalog)
-            except ValidationFailed as error:
-                errors.extend({**e, "status": 422} for e in violation_errors(error.violations, index))
-        raise _batch_refused(errors, len(items)) from None
-    return _json({"results": [
-        {"id": r.id, "position": r.position, "channel": r.channel, "type": r.type, "version": r.version,
-         "duplicate": r.duplicate} for r in results]}, 202)
+    return encoded
 
 
 def _batch_refused(errors: list[dict[str, Any]], count: int) -> Problem:

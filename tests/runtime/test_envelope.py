@@ -11,7 +11,7 @@ from runtime.catalog import Catalog
 from runtime.codec import decode, encode
 from runtime.envelope import Envelope, envelope_from_wire
 from runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed, WrongChannel
-from runtime.ids import new_event_id
+from runtime.ids import new_event_id, new_event_ids
 from runtime.jsonparse import parse_json
 
 
@@ -20,6 +20,16 @@ def test_ids_are_uuid7_unique_and_time_ordered() -> None:
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
     assert all(uuid.UUID(i).version == 7 for i in ids[:10])
+
+
+@pytest.mark.parametrize("count", [0, 1, 1000, 9000])
+def test_ids_made_in_bulk_are_ordered_with_the_others(count: int) -> None:
+    """``new_event_ids``: the same layout and order as one by one, across millisecond counter roll-overs."""
+    ids = [new_event_id(), *new_event_ids(count), new_event_id(), *new_event_ids(3)]
+    assert len(ids) == count + 5 and len(set(ids)) == len(ids) and ids == sorted(ids)
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == made
 
 
 def test_structured_mode_round_trip(catalog: Catalog, order_v2: dict[str, Any]) -> None:
