@@ -12,6 +12,7 @@ variable                        default      meaning
 ``PUBSUB_MAX_BATCH``            1000         more events in one batch are refused with 413
 ``PUBSUB_MAX_SUBSCRIBERS``      1000         open SSE streams per process; beyond it 503 + ``Retry-After``
 ``PUBSUB_SSE_QUEUE``            1000         events buffered per SSE client; a client further behind is cut off
+``PUBSUB_SSE_BUFFER_BYTES``     8388608      the same in bytes (the frames are shared: memory is per channel)
 ``PUBSUB_SSE_HEARTBEAT``        15           seconds of silence before a ``: keep-alive`` comment
 ``PUBSUB_SSE_RETRY_MS``         2000         the ``retry:`` hint sent to SSE clients
 ``PUBSUB_SSE_LINGER_MS``        20           an SSE event waits at most this long to share a write with others
@@ -68,6 +69,7 @@ class ServiceSettings:
     max_batch: int = 1000
     max_subscribers: int = 1000
     sse_queue: int = 1000
+    sse_buffer_bytes: int = 8 * 1024 * 1024
     heartbeat: float = 15.0
     retry_ms: int = 2000
     retry_after: int = 5  # seconds, the ``Retry-After`` of a 503
@@ -94,6 +96,7 @@ class ServiceSettings:
             "max_batch": _int(env, "PUBSUB_MAX_BATCH", cls.max_batch),
             "max_subscribers": _int(env, "PUBSUB_MAX_SUBSCRIBERS", cls.max_subscribers),
             "sse_queue": max(1, _int(env, "PUBSUB_SSE_QUEUE", cls.sse_queue)),
+            "sse_buffer_bytes": max(1, _int(env, "PUBSUB_SSE_BUFFER_BYTES", cls.sse_buffer_bytes)),
             "heartbeat": _float(env, "PUBSUB_SSE_HEARTBEAT", cls.heartbeat),
             "retry_ms": _int(env, "PUBSUB_SSE_RETRY_MS", cls.retry_ms),
             "sse_linger": _int(env, "PUBSUB_SSE_LINGER_MS", int(cls.sse_linger * 1000)) / 1000,

@@ -83,6 +83,56 @@ async def test_slow_client_is_cut_off_and_resumes_without_gap(start_server: Serv
     assert received + [e.id for e in resumed] == positions
 
 
+async def test_a_full_socket_holds_up_a_write_without_loss_or_cut_off(start_server: ServerFactory,
+                                                                       catalog: Catalog) -> None:
+    """The tail writes to idle streams itself; a write a full socket cannot take is finished by the stream's own
+    task once the client reads again: nothing lost, nothing reordered, and the stream goes on."""
+    server = start_server(sse_queue=100_000, sse_buffer_bytes=1 << 30)
+    service = service_of(server.app)
+    hub = service.streams
+    data = example(catalog, "order.placed")
+    # A small receive buffer, not tiny: with a few KB, window updates wait on delayed ACKs and reading crawls.
+    transport = httpx.AsyncHTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)])
+    received: list[str] = []
+    async with (httpx.AsyncClient(base_url=server.url, transport=transport, timeout=10) as http,
+                http.stream("GET", "/channels/orders/events") as response):
+        events = EventSource(response).aiter_sse()
+        await anext(events)  # attached and idle: from now on the tail writes to it
+        # More than the kernel's socket buffers (up to 4 MB on loopback) and the transport's take: ~7 MB.
+        envelopes = [service.bus.envelope("order.placed", data) for _ in range(8000)]
+        positions = [r.position for r in server.call(service.bus.publish_many(envelopes))]
+        server.call(wait_until(lambda: hub.stalled_writes >= 1, timeout=20))  # not reading meanwhile
+        async with asyncio.timeout(20):
+            async for event in events:
+                if event.data:
+                    received.append(event.id)
+                    if len(received) == len(positions):
+                        break
+        [live] = server.call(service.bus.publish_many([service.bus.envelope("order.placed", data)]))
+        async with asyncio.timeout(10):
+            async for event in events:
+                if event.data:
+                    assert event.id == live.position
+                    break
+    assert received == positions
+    assert hub.disconnects["slow"] == 0 and hub.disconnects["error"] == 0
+
+
+async def test_streams_ended_on_a_quiet_channel_are_not_kept(start_server: ServerFactory) -> None:
+    """Idle streams are registered with their channel's tail until its next flush; on a channel without events
+    that may never come, so the ended ones must not pile up there."""
+    server = start_server()
+    hub = service_of(server.app).streams
+    async with (httpx.AsyncClient(base_url=server.url, timeout=10) as http,
+                sse(http, "/channels/users/events")):  # one stream stays open throughout
+        for _ in range(300):
+            async with sse(http, "/channels/users/events"):
+                pass
+        server.call(wait_until(lambda: hub.active == 1, timeout=10))
+        tail = hub.tails["users"]
+        assert len(tail._waiting) <= 2 * len(tail.clients) + 65
+
+
 async def test_shutdown_ends_open_streams_promptly(start_server: ServerFactory) -> None:
     server: ServerThread = start_server()
     server.server.config.timeout_graceful_shutdown = 60  # were the server to wait for the streams, it would show

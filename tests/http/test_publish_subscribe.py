@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -75,6 +76,60 @@ async def test_batch_is_published_in_order(client: httpx.AsyncClient, catalog: C
         received = await asyncio.wait_for(take(events, 5), 10)
     assert [r["id"] for r in results] == [f"b-{i}" for i in range(5)]
     assert [e.id for e in received] == [r["position"] for r in results]
+
+
+async def test_batch_fills_attributes_and_spans_channels(client: httpx.AsyncClient, catalog: Catalog) -> None:
+    order, user = example(catalog, "order.placed"), example(catalog, "user.registered")
+    batch = [{"type": "order.placed", "data": order, "partitionkey": "cus-1"},
+             {"type": "user.registered", "data": user, "dataversion": "1", "tenant": "acme"},
+             {"type": "order.placed", "data": order, "id": "mine", "source": "urn:me", "subject": "o/1"}]
+    async with sse(client, "/channels/orders/events") as orders, sse(client, "/channels/users/events") as users:
+        response = await client.post("/events/batch", json=batch, headers={"traceparent": TRACEPARENT})
+        assert response.status_code == 202, response.text
+        results = response.json()["results"]
+        received_orders = await asyncio.wait_for(take(orders, 2), 10)
+        [received_user] = await asyncio.wait_for(take(users, 1), 10)
+    assert [(r["channel"], r["type"], r["version"], r["duplicate"]) for r in results] == [
+        ("orders", "order.placed", 2, False), ("users", "user.registered", 1, False),
+        ("orders", "order.placed", 2, False)]
+    assert [e.id for e in received_orders] == [results[0]["position"], results[2]["position"]]
+    assert received_user.id == results[1]["position"]
+    first, mine = (json.loads(e.data) for e in received_orders)
+    user_event = json.loads(received_user.data)
+    assert first["id"] == results[0]["id"] and first["source"] and first["time"].endswith("Z")
+    assert first["partitionkey"] == "cus-1" and first["principal"] == "anonymous"
+    assert first["traceparent"] == TRACEPARENT and first["data"] == order
+    assert (mine["id"], mine["source"], mine["subject"]) == ("mine", "urn:me", "o/1") and results[2]["id"] == "mine"
+    assert user_event["dataversion"] == 1 and user_event["tenant"] == "acme" and user_event["id"] == results[1]["id"]
+
+
+async def test_many_streams_each_get_every_event_once_in_order(server: ServerThread, catalog: Catalog) -> None:
+    """More streams than the tail writes to per loop callback (``SLICE``), some filtered, published to while
+    they are being written to: each gets exactly its events, in order, every frame intact."""
+    placed, cancelled = example(catalog, "order.placed"), example(catalog, "order.cancelled")
+    streams = 80
+    limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20, limits=limits) as http, AsyncExitStack() as stack:
+        opened = []
+        for index in range(streams):
+            params = {"type": "order.cancelled"} if index % 10 == 3 else None
+            opened.append(await stack.enter_async_context(sse(http, "/channels/orders/events", params=params)))
+        positions: list[tuple[str, str]] = []
+        for round_ in range(3):
+            batch = [{"type": "order.placed", "data": placed}] * 150 + [{"type": "order.cancelled", "data": cancelled}]
+            response = await http.post("/events/batch", json=batch[round_:] + batch[:round_])
+            assert response.status_code == 202, response.text
+            positions += [(r["position"], r["type"]) for r in response.json()["results"]]
+        everything = [p for p, _ in positions]
+        only_cancelled = [p for p, t in positions if t == "order.cancelled"]
+
+        async def read(index: int) -> None:
+            expected = only_cancelled if index % 10 == 3 else everything
+            got = await asyncio.wait_for(take(opened[index], len(expected)), 20)
+            assert [e.id for e in got] == expected, index
+            assert all(json.loads(e.data)["type"] == e.event for e in got)
+
+        await asyncio.gather(*(read(index) for index in range(streams)))
 
 
 async def test_type_filter(client: httpx.AsyncClient, catalog: Catalog) -> None:
