@@ -12,9 +12,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .registry import Registry, format_problems, lint_registry
+if TYPE_CHECKING:
+    from .registry import Registry
 
 DEFAULT_SCHEMAS = "schemas"
 Command = Callable[[argparse.Namespace], int]
@@ -39,6 +40,8 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 def _load(args: argparse.Namespace) -> Registry | None:
     """Load the registry, printing every problem to stderr when there are any."""
+    from .registry import format_problems, lint_registry
+
     registry, problems = lint_registry(Path(args.schemas))
     if problems:
         print(format_problems(problems, args.format), file=sys.stdout if args.format == "json" else sys.stderr)
@@ -120,7 +123,13 @@ def cmd_schemas_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The sub-commands of this package; any other comes from the ``pubsub.commands`` entry points.
+BUILT_IN = frozenset({"lint", "schemas", "generate", "compat", "check"})
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; for a built-in ``command`` without the entry-point commands, whose modules may be slow to
+    import (``serve`` imports the HTTP service: a third of a second before ``generate --check`` could start)."""
     parser = argparse.ArgumentParser(
         prog="pubsub",
         description="hipponot-pubsub: a JSON Schema event registry, code generator and typed runtime.",
@@ -144,16 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--version", type=int, default=None, metavar="N", help="version (default: the latest)")
     show.set_defaults(handler=cmd_schemas_show)
 
-    for register in _plugins():
+    for register in _plugins(entry_points=command not in BUILT_IN):
         register(commands, lambda sub: _common(sub, suppress=True))
     return parser
 
 
-def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
+def _plugins(*, entry_points: bool = True) -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
     """Sub-commands that live beside their subsystem (generate, compat, check), then those other installed
     packages contribute through the ``pubsub.commands`` entry-point group (``serve`` comes from the runtime):
     the generator never imports the service."""
-    from importlib.metadata import entry_points
+    from importlib import metadata
 
     from . import check
     from .codegen import cli as codegen_cli
@@ -164,7 +173,7 @@ def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]]
         compat_cli.add_parser,
         check.add_parser,
     ]
-    for entry in sorted(entry_points(group="pubsub.commands"), key=lambda e: e.name):
+    for entry in sorted(metadata.entry_points(group="pubsub.commands") if entry_points else (), key=lambda e: e.name):
         try:
             found.append(entry.load())
         except ImportError as exc:  # a broken optional plugin must not take the whole CLI down
@@ -172,8 +181,19 @@ def _plugins() -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]]
     return found
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command word of ``argv`` (skipping the global options and their values), if any."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--schemas", "--format"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     handler: Command = args.handler
     try:

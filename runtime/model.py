@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime, time
 from functools import cache
 from importlib import resources
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, ValidationInfo, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError, SchemaError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, SchemaError, core_schema
 from pydantic_core import SchemaValidator as CoreValidator
 from pydantic_core import ValidationError as PydanticValidationError
 
@@ -35,6 +45,116 @@ class PayloadModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+# Types of the generated models' fields where pydantic's own would refuse JSON values ``jsonschema`` accepts. The
+# generator uses them only where that can happen (generator/codegen/models.py); each parses the usual shape in
+# pydantic-core and hands the rest to Python, so the common case costs nothing more.
+
+_RFC3339_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+_HEX = "[0-9A-Fa-f]"
+#: Per typed format: the shape (Rust regex) pydantic-core parses, its parser, Python instances, the serializer.
+_FORMATS: dict[str, tuple[str, CoreSchema, CoreSchema, Literal["datetime", "time", "uuid"]]] = {
+    "date-time": (r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}[Tt]" + _RFC3339_TIME, core_schema.datetime_schema(),
+                  core_schema.datetime_schema(strict=True, tz_constraint="aware"), "datetime"),
+    "time": ("^" + _RFC3339_TIME, core_schema.time_schema(),
+             core_schema.time_schema(strict=True, tz_constraint="aware"), "time"),
+    "uuid": (f"^{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}$", core_schema.uuid_schema(),
+             core_schema.uuid_schema(strict=True), "uuid"),
+}
+
+
+def _shaped(format_: str) -> CoreSchema:
+    pattern, parse, _, _ = _FORMATS[format_]
+    return core_schema.chain_schema(
+        [core_schema.str_schema(pattern=pattern, regex_engine="rust-regex", strict=True), parse])
+
+
+@cache
+def _shaped_validator(format_: str) -> CoreValidator:
+    return CoreValidator(_shaped(format_))
+
+
+class JsonFormat:
+    """``Annotated`` metadata of a ``format`` the models type: exactly the strings jsonschema's checker accepts.
+
+    pydantic's ``AwareDatetime``/``time``/``UUID`` refuse some: a date-time or time ending in one "\\n"
+    (``rfc3339-validator`` matches with Python's ``$``), a UUID with more hyphens, a "}" or "urn:" inside (the
+    checker is ``uuid.UUID(s)`` plus hyphens at 8, 13, 18 and 23). And they accept strings the checker refuses
+    (naive or space-separated date-times, hyphen-less UUIDs, numbers). Aware ``datetime``/``time`` and ``UUID``
+    instances are taken as they are (Python callers)."""
+
+    def __init__(self, format_: str) -> None:
+        self.format = format_
+
+    def _rare(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if self.format == "uuid":
+                try:
+                    parsed = UUID(value)
+                except ValueError:
+                    pass
+                else:
+                    if all(value[at] == "-" for at in (8, 13, 18, 23)):
+                        return parsed
+            elif value.endswith("\n") and not value.endswith("\n\n"):
+                try:
+                    return _shaped_validator(self.format).validate_python(value[:-1])
+                except PydanticValidationError:
+                    pass
+        raise PydanticCustomError("json_format", "Input should be a valid {format} string", {"format": self.format})
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        _, _, instances, serializer = _FORMATS[self.format]
+        rare = core_schema.no_info_plain_validator_function(self._rare)
+
+        def first_of(*choices: CoreSchema) -> CoreSchema:
+            return core_schema.union_schema(list(choices), mode="left_to_right", custom_error_type="json_format",
+                                            custom_error_message=f"Input should be a valid {self.format} string")
+
+        return core_schema.json_or_python_schema(
+            json_schema=first_of(_shaped(self.format), rare),
+            python_schema=first_of(_shaped(self.format), instances, rare),
+            serialization=core_schema.simple_ser_schema(serializer),
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"type": "string", "format": self.format}
+
+
+class JsonNumber:
+    """``Annotated`` metadata of an ``integer``/``number`` whose bounds let a value outgrow pydantic's types.
+
+    jsonschema's ``integer`` is any integral number: ``1e20`` (as JavaScript writes 10**20) is one, but pydantic's
+    ``int`` refuses floats from 2**63 on. Its ``number`` includes every integer: pydantic's ``float`` refuses one
+    beyond 1.8e308, which is kept as the ``int`` it is."""
+
+    def __init__(self, kind: Literal["integer", "number"]) -> None:
+        self.kind = kind
+
+    def _rare(self, value: Any) -> Any:
+        if self.kind == "integer" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if self.kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise PydanticCustomError("json_number", "Input should be a valid {kind}", {"kind": self.kind})
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.union_schema([handler(source), core_schema.no_info_plain_validator_function(self._rare)],
+                                        mode="left_to_right", custom_error_type="json_number",
+                                        custom_error_message=f"Input should be a valid {self.kind}")
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"type": self.kind}
+
+
+#: What generated models use for ``format: date-time``, ``time`` and ``uuid`` (see ``JsonFormat``), and for an
+#: ``integer``/``number`` whose bounds admit values pydantic's ``int``/``float`` cannot hold (``JsonNumber``).
+DateTime = Annotated[datetime, JsonFormat("date-time")]
+Time = Annotated[time, JsonFormat("time")]
+Uuid = Annotated[UUID, JsonFormat("uuid")]
+Integer = Annotated[int, JsonNumber("integer")]
+Number = Annotated[float, JsonNumber("number")]
+
+
 def _is_json_native(value: Any) -> bool:
     if isinstance(value, _JSON_NATIVE):
         return True
@@ -48,10 +168,10 @@ def _is_json_native(value: Any) -> bool:
 def trusted_reader(model: type[BaseModel]) -> Callable[[Any], Any]:
     """``model``'s validator for JSON the boundary already validated, unknown fields ignored.
 
-    Same result as ``model.model_validate(data, extra="ignore", context={VALIDATED: True})``, without the
-    Python-level JSON Schema wrap validator of ``EventPayload`` (which returns at once on that path but still
-    costs ~15% of reading an event): the model's own core schema, one level down. Models whose core schema has
-    another shape fall back to ``model_validate``. Built once per model."""
+    Same result as ``model.model_validate(data, extra="ignore", context={VALIDATED: True}, by_name=False)`` (JSON
+    names only), without the Python-level JSON Schema wrap validator of ``EventPayload`` (which returns at once on
+    that path but still costs ~15% of reading an event): the model's own core schema, one level down. Models whose
+    core schema has another shape fall back to ``model_validate``. Built once per model."""
     reader = _readers.get(model)
     if reader is None:
         reader = _readers[model] = _trusted_reader(model)
@@ -70,11 +190,11 @@ def _trusted_reader(model: type[BaseModel]) -> Callable[[Any], Any]:
         validate = CoreValidator(inner).validate_python  # the model schema carries its own config
     except (LookupError, TypeError, SchemaError):
         def read(data: Any) -> Any:
-            return model.model_validate(data, extra="ignore", context=_TRUSTED)
+            return model.model_validate(data, extra="ignore", context=_TRUSTED, by_name=False)
         return read
 
-    def read_trusted(data: Any) -> Any:
-        return validate(data, extra="ignore", context=_TRUSTED)
+    def read_trusted(data: Any) -> Any:  # JSON names only: {"a_b": 5} is never the field whose alias is "a-b"
+        return validate(data, extra="ignore", context=_TRUSTED, by_name=False)
     return read_trusted
 
 
@@ -104,11 +224,16 @@ def _raise(model: type[BaseModel], violations: list[Violation]) -> None:
 
 
 def _uses_python_names(model: type[BaseModel], data: Any) -> bool:
-    """``Model(class_=...)``: keyword arguments by Python name, not the JSON document's names."""
+    """``Model(class_=...)``: keyword arguments by Python name, not the JSON document's names. A key that is
+    both a renamed field's Python name and another field's JSON name (``a_b`` beside ``a-b``) reads as JSON."""
     if not isinstance(data, dict):
         return False
-    renamed = {name for name, field in model.model_fields.items() if field.alias and field.alias != name}
-    return bool(renamed.intersection(data))
+    fields = model.model_fields
+    renamed = {name for name, field in fields.items() if field.alias and field.alias != name}
+    if not renamed.intersection(data):
+        return False
+    json_names = {field.alias or name for name, field in fields.items()}
+    return bool(renamed.difference(json_names).intersection(data))
 
 
 class EventPayload(PayloadModel):
@@ -127,7 +252,8 @@ class EventPayload(PayloadModel):
         if _is_json_native(data) and not _uses_python_names(cls, data):
             if not validator.is_valid(data):
                 _raise(cls, validator.violations(data))
-            return handler(data)
+            built: Self = trusted_reader(cls)(data)  # by JSON names only, as the schema just judged them
+            return built
         built = handler(data)
         dumped = built.model_dump(mode="json", by_alias=True, exclude_unset=True)
         if not validator.is_valid(dumped):

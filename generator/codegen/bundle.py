@@ -47,23 +47,35 @@ def _reachable_documents(registry: Registry, version: EventVersion) -> list[tupl
     queue = [root]
     while queue:
         document = queue.pop()
-        for sub in iter_subschemas(document.schema, document.retrieval_uri, document.dialect):
-            ref = sub.schema.get("$ref")
-            if not isinstance(ref, str) or ref.startswith("#"):
-                continue
-            resolved = registry.resolver(sub.base_uri).lookup(ref)
-            target_uri = urldefrag(urljoin(sub.base_uri, ref)).url
-            target = _document_for(registry, target_uri)
-            if target is None:  # reached through a mounted folder: match by identity of the contents
-                target = next((d for d in registry.documents.values() if d.schema is resolved.contents), None)
-            if target is None:
-                continue  # an embedded resource ($id inside a document): travels with its document
+        for target, target_uri in _references(registry, document):
             if target.path not in aliases:
                 aliases[target.path] = {target.uri, target.retrieval_uri}
                 queue.append(target)
             aliases[target.path].add(target_uri)
     ordered = [root, *sorted((registry.documents[p] for p in aliases if p != root.path), key=lambda d: d.uri)]
     return [(d, sorted(aliases[d.path])) for d in ordered]
+
+
+def _references(registry: Registry, document: Document) -> list[tuple[Document, str]]:
+    """The documents ``document`` refers to by ``$ref``, each with the URI the reference used (once per load:
+    a shared document is reached from many events)."""
+    memo: dict[str, list[tuple[Document, str]]] = registry.memo.setdefault("references", {})
+    if document.path in memo:
+        return memo[document.path]
+    found: list[tuple[Document, str]] = []
+    for sub in iter_subschemas(document.schema, document.retrieval_uri, document.dialect):
+        ref = sub.schema.get("$ref")
+        if not isinstance(ref, str) or ref.startswith("#"):
+            continue
+        target_uri = urldefrag(urljoin(sub.base_uri, ref)).url
+        target = _document_for(registry, target_uri)
+        if target is None:  # reached through a mounted folder: match by identity of the contents
+            resolved = registry.resolver(sub.base_uri).lookup(ref)
+            target = next((d for d in registry.documents.values() if d.schema is resolved.contents), None)
+        if target is not None:  # else an embedded resource ($id inside a document): travels with its document
+            found.append((target, target_uri))
+    memo[document.path] = found
+    return found
 
 
 def bundle(registry: Registry, version: EventVersion) -> dict[str, Any]:

@@ -9,10 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..registry import format_problems, lint_registry
-from .names import NameCollision
+from .digest import inputs_digest
 from .output import compare, quick_check, write_atomically
-from .pipeline import build, inputs_digest, manifest_of
 
 
 def add_parser(commands: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -47,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if args.check and (root / "pubsub.toml").is_file() and quick_check(out, inputs_digest(root, package)):
         print(f"{out}: up to date")
         return 0
+    # Only now: a current --check never imports the loader, datamodel-code-generator or jinja2.
+    from ..registry import format_problems, lint_registry
+    from .names import NameCollision
+    from .pipeline import build, manifest_of
+
     progress(f"loading {root}")
     registry, problems = lint_registry(root)
     if registry is None:

@@ -10,13 +10,14 @@ import difflib
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from .pipeline import MANIFEST
+from .digest import MANIFEST
 
 #: Files in the output folder that generation does not own (kept across regeneration).
 KEEP = frozenset({".gitignore", "README.md"})
@@ -88,14 +89,17 @@ def write_atomically(files: Mapping[str, bytes], out: Path) -> None:
     """Replace ``out`` with exactly ``files`` (plus any :data:`KEEP` files already there), atomically."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    for rel in files:  # checked on the names alone: the staging folder is new, so it holds no symlinks
+        parts = PurePosixPath(rel).parts
+        if not parts or rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"refusing to write {rel!r} outside the output folder")
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        folders = sorted({posixpath.dirname(rel) for rel in files} - {""})
+        for folder in folders:
+            os.makedirs(staging / folder, exist_ok=True)
         for rel, body in files.items():
-            target = (staging / rel).resolve()
-            if not target.is_relative_to(staging.resolve()):
-                raise ValueError(f"refusing to write {rel!r} outside the output folder")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(body)
+            (staging / rel).write_bytes(body)
         for keep in KEEP:
             if (out / keep).is_file():
                 shutil.copy2(out / keep, staging / keep)

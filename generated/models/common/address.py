@@ -19,7 +19,7 @@ class Address(PayloadModel):
     """
     City or locality.
     """
-    country: Annotated[str, Field(pattern='^[A-Z]{2}$')]
+    country: Annotated[str, Field(pattern='^[A-Z]{2}\\n?$')]
     """
     ISO 3166-1 alpha-2 country code, upper case.
     """

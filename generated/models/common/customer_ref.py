@@ -10,7 +10,9 @@ class CustomerId(RootModel[str]):
     root: Annotated[
         str,
         Field(
-            examples=['cus_8fK2LmQ9xTzA1b', 'cus_00000000000001'], pattern='^cus_[0-9A-Za-z]{14}$', title='CustomerId'
+            examples=['cus_8fK2LmQ9xTzA1b', 'cus_00000000000001'],
+            pattern='^cus_[0-9A-Za-z]{14}\\n?$',
+            title='CustomerId',
         ),
     ]
     """

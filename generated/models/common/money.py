@@ -18,11 +18,11 @@ class Money(PayloadModel):
     model_config = ConfigDict(
         extra='ignore',
     )
-    amount: Annotated[str, Field(max_length=32, pattern='^-?[0-9]+(\\.[0-9]{1,4})?$')]
+    amount: Annotated[str, Field(max_length=32, pattern='^-?[0-9]+(\\.[0-9]{1,4})?\\n?$')]
     """
     Decimal amount as a string, e.g. "19.99", "0.5", "-5.00" or "1200" (JPY).
     """
-    currency: Annotated[str, Field(pattern='^[A-Z]{3}$')]
+    currency: Annotated[str, Field(pattern='^[A-Z]{3}\\n?$')]
     """
     ISO 4217 alphabetic currency code, upper case.
     """

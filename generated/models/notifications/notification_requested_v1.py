@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
-from runtime.model import EventPayload
+from pydantic import ConfigDict, Field
+from runtime.model import DateTime, EventPayload, Uuid
 
 from ..common import customer_ref
 
@@ -18,6 +17,7 @@ class NotificationRequestedV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
     channel: Literal['email', 'sms', 'push']
     """
@@ -27,11 +27,11 @@ class NotificationRequestedV1(EventPayload):
     """
     Customer the message is about, or null for messages to non-customers (e.g. a gift recipient).
     """
-    locale: Annotated[str, Field(pattern='^[a-z]{2}(-[A-Z]{2})?$')]
+    locale: Annotated[str, Field(pattern='^[a-z]{2}(-[A-Z]{2})?\\n?$')]
     """
     Language the template is rendered in.
     """
-    notification_id: UUID
+    notification_id: Uuid
     """
     Idempotency key: a redelivered event with the same id is sent only once.
     """
@@ -47,11 +47,11 @@ class NotificationRequestedV1(EventPayload):
     """
     Channel-specific address: an e-mail address, an E.164 phone number or a push device token.
     """
-    requested_at: AwareDatetime
+    requested_at: DateTime
     """
     When the message was requested.
     """
-    template_id: Annotated[str, Field(pattern='^[a-z][a-z0-9_]{2,63}$')]
+    template_id: Annotated[str, Field(pattern='^[a-z][a-z0-9_]{2,63}\\n?$')]
     """
     Identifier of the message template, e.g. "order_confirmation".
     """

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
-from runtime.model import EventPayload
+from pydantic import ConfigDict, Field
+from runtime.model import DateTime, EventPayload, Uuid
 
 from ..common import money
 
@@ -18,8 +17,9 @@ class OrderCancelledV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
-    cancelled_at: AwareDatetime
+    cancelled_at: DateTime
     """
     When the cancellation took effect.
     """
@@ -31,7 +31,7 @@ class OrderCancelledV1(EventPayload):
     """
     Free-text note from the customer or agent; null when none was given.
     """
-    order_id: UUID
+    order_id: Uuid
     """
     The cancelled order.
     """

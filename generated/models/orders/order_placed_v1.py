@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
-from runtime.model import EventPayload, PayloadModel
+from pydantic import ConfigDict, Field
+from runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 
 from ..common import address, customer_ref, money
 
@@ -26,7 +25,7 @@ class LineItem(PayloadModel):
     """
     Number of units ordered.
     """
-    sku: Annotated[str, Field(pattern='^[A-Z0-9][A-Z0-9-]{2,31}$')]
+    sku: Annotated[str, Field(pattern='^[A-Z0-9][A-Z0-9-]{2,31}\\n?$')]
     """
     Stock keeping unit.
     """
@@ -44,6 +43,7 @@ class OrderPlacedV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
     coupon_code: Annotated[str | None, Field(max_length=32)]
     """
@@ -61,15 +61,15 @@ class OrderPlacedV1(EventPayload):
     """
     Loyalty points credited for this order.
     """
-    order_id: UUID
+    order_id: Uuid
     """
     Unique identifier of the order.
     """
-    order_number: Annotated[str, Field(pattern='^HN-[0-9]{8}$')]
+    order_number: Annotated[str, Field(pattern='^HN-[0-9]{8}\\n?$')]
     """
     Human-readable order number shown to the customer and on invoices.
     """
-    placed_at: AwareDatetime
+    placed_at: DateTime
     """
     When checkout completed (RFC 3339, with offset).
     """

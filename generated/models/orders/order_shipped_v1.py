@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal
-from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field, RootModel
-from runtime.model import EventPayload, PayloadModel
+from pydantic import ConfigDict, Field, RootModel
+from runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 
 from ..common import address
 
 
 class Item(RootModel[str]):
-    root: Annotated[str, Field(pattern='^[A-Z0-9][A-Z0-9-]{2,31}$')]
+    root: Annotated[str, Field(pattern='^[A-Z0-9][A-Z0-9-]{2,31}\\n?$')]
 
 
 class Parcel(PayloadModel):
@@ -27,7 +26,7 @@ class Parcel(PayloadModel):
     """
     SKUs packed in this parcel, one entry per unit (a SKU appears twice when two units are packed).
     """
-    tracking_number: Annotated[str, Field(pattern='^[A-Z0-9]{8,40}$')]
+    tracking_number: Annotated[str, Field(pattern='^[A-Z0-9]{8,40}\\n?$')]
     """
     Carrier tracking number.
     """
@@ -45,6 +44,7 @@ class OrderShippedV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
     carrier: Literal['dhl', 'ups', 'fedex', 'dpd', 'usps', 'postnl']
     """
@@ -54,7 +54,7 @@ class OrderShippedV1(EventPayload):
     """
     Carrier's estimated delivery date, or null when the carrier gave none.
     """
-    order_id: UUID
+    order_id: Uuid
     """
     The order being shipped.
     """
@@ -66,11 +66,11 @@ class OrderShippedV1(EventPayload):
     """
     True when items of the order are still to ship in a later shipment.
     """
-    shipment_id: UUID
+    shipment_id: Uuid
     """
     Identifier of this shipment; an order can have several.
     """
-    shipped_at: AwareDatetime
+    shipped_at: DateTime
     """
     When the carrier picked the parcels up.
     """

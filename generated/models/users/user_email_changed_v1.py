@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field
-from runtime.model import EventPayload
+from pydantic import ConfigDict, Field
+from runtime.model import DateTime, EventPayload
 
 from ..common import customer_ref
 
@@ -17,8 +17,9 @@ class UserEmailChangedV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
-    changed_at: AwareDatetime
+    changed_at: DateTime
     """
     When the change took effect.
     """

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field
-from runtime.model import EventPayload
+from pydantic import ConfigDict, Field
+from runtime.model import DateTime, EventPayload
 
 from ..common import customer_ref
 
@@ -17,6 +17,7 @@ class UserRegisteredV1(EventPayload):
 
     model_config = ConfigDict(
         extra='ignore',
+        arbitrary_types_allowed=True,
     )
     customer_id: customer_ref.CustomerId
     """
@@ -30,7 +31,7 @@ class UserRegisteredV1(EventPayload):
     """
     E-mail address the account was registered with (not yet verified).
     """
-    locale: Annotated[str, Field(pattern='^[a-z]{2}(-[A-Z]{2})?$')]
+    locale: Annotated[str, Field(pattern='^[a-z]{2}(-[A-Z]{2})?\\n?$')]
     """
     Preferred language as a BCP 47 tag limited to language[-REGION], e.g. "de" or "en-GB".
     """
@@ -38,11 +39,11 @@ class UserRegisteredV1(EventPayload):
     """
     Whether the customer agreed to receive marketing e-mails.
     """
-    referral_code: Annotated[str | None, Field(pattern='^[A-Z0-9]{6,12}$')] = None
+    referral_code: Annotated[str | None, Field(pattern='^[A-Z0-9]{6,12}\\n?$')] = None
     """
     Referral code entered at sign-up, or null.
     """
-    registered_at: AwareDatetime
+    registered_at: DateTime
     """
     When the account was created.
     """
