@@ -74,6 +74,7 @@ def serve() -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as runtime/http/cli.py does
     sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)  # "ready" is printed at lifespan start-up, before uvicorn serves: connections wait, not fail
     port = sock.getsockname()[1]
 
     async def ready() -> None:

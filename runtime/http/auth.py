@@ -152,11 +152,20 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
-async def publisher_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Authenticated, and allowed to publish somewhere (the channel itself is checked once the body is read)."""
+def ensure_publisher(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Authenticated, and allowed to publish somewhere (the channel itself is checked once the body is read).
+
+    The publish routes call this first thing instead of declaring a guard: Litestar copies the route handler
+    for every guard call, which cost the single-event route about a tenth of its time."""
     principal = principal_of(connection)
     if not principal.publish:
         raise PermissionDeniedException(f"token {principal.name!r} may not publish")
+    return principal
+
+
+async def publisher_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """``ensure_publisher`` as a route guard (for routes of your own)."""
+    ensure_publisher(connection)
 
 
 def require_publish(principal: Principal, channels: Iterable[str]) -> None:

@@ -45,8 +45,8 @@ from ..jsonparse import dump_json, parse_json
 from ..validation import instance_pointer
 from .asyncapi import asyncapi_document
 from .auth import (
+    ensure_publisher,
     principal_of,
-    publisher_guard,
     registry_read_guard,
     registry_write_guard,
     require_publish,
@@ -187,12 +187,13 @@ def _context(request: Request[Any, Any, Any], pubsub: PubSubService) -> RequestC
 # -- publishing ------------------------------------------------------------------------------------------------
 
 
-@post("/events", guards=[publisher_guard], status_code=202, operation_class=_PUBLISH_OPERATION,
+@post("/events", status_code=202, operation_class=_PUBLISH_OPERATION,
       summary="Publish one event", tags=["events"],
       responses={202: ResponseSpec(Accepted, description="Stored by the adapter", generate_examples=False),
                  **_problems(400, 401, 403, 404, 413, 415, 422, 503)})
 async def publish_event(request: Request[Any, Any, Any], pubsub: Service) -> Response[bytes]:
     """Validate one event at the boundary and publish it; answers once the adapter has stored it."""
+    ensure_publisher(request)  # before the body is read (see its docstring for why it is not a guard)
     body = await request.body()
     envelope = read_event(request.headers, body, _context(request, pubsub), pubsub.latest_version)
     spec = pubsub.catalog.spec(envelope.type, envelope.data_version or None)
@@ -201,12 +202,13 @@ async def publish_event(request: Request[Any, Any, Any], pubsub: Service) -> Res
     return _json(_accepted(result), 202)
 
 
-@post("/events/batch", guards=[publisher_guard], status_code=202, operation_class=_BATCH_OPERATION,
+@post("/events/batch", status_code=202, operation_class=_BATCH_OPERATION,
       summary="Publish a batch of events, all or none", tags=["events"],
       responses={202: ResponseSpec(BatchAccepted, description="All stored", generate_examples=False),
                  **_problems(400, 401, 403, 413, 415, 422, 503)})
 async def publish_batch(request: Request[Any, Any, Any], pubsub: Service) -> Response[bytes]:
     """Every event valid and published, or none: errors are indexed per event (``errors[].index``)."""
+    ensure_publisher(request)  # before the body is read
     body = await request.body()
     with collector_paused():  # synchronous: no await inside
         batch = _checked_batch(request, pubsub, body)
