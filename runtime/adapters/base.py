@@ -143,10 +143,21 @@ class Subscription(ABC):
 
     async def next_batch(self, limit: int) -> list[Delivery]:
         """At least one and at most ``limit`` deliveries, waiting as long as needed for the first; ``[]`` once
-        closed. Adapters that buffer return everything ready (within ``max_in_flight``) at once, which spares a
-        consumer one call per event; this default asks ``next`` once."""
-        delivery = await self.next()
-        return [] if delivery is None else [delivery]
+        closed. After the first, everything ``take_ready`` hands out without waiting, which spares a consumer
+        one call per event on a backlog."""
+        first = await self.next()
+        if first is None:
+            return []
+        batch = [first]
+        take_ready = self.take_ready
+        while len(batch) < limit and (delivery := take_ready()) is not None:
+            batch.append(delivery)
+        return batch
+
+    def take_ready(self) -> Delivery | None:
+        """A delivery that can be handed out at once (one is buffered and there is room under
+        ``max_in_flight``), else ``None``. Adapters that buffer override it; by default batches hold one."""
+        return None
 
     @abstractmethod
     async def close(self) -> None:

@@ -42,40 +42,10 @@ from .base import (
     Subscription,
     dead_letter_channel,
 )
+from .signal import Signal
 
 DEFAULT_HISTORY = 10_000
 OVERFLOW_POLICIES = ("drop-oldest", "block")
-
-
-class _Signal:
-    """Wakes every waiter at once; cheaper than a Condition because asyncio code checks state synchronously."""
-
-    __slots__ = ("_waiters",)
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    async def wait(self, timeout: float | None) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            if timeout is None:
-                await future
-            else:
-                async with asyncio.timeout(max(timeout, 0.0)):
-                    await future
-        except TimeoutError:
-            if future in self._waiters:
-                self._waiters.remove(future)
-        finally:
-            if not future.done():
-                future.cancel()
-
-    def notify_all(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
 
 
 def _parse_position(position: str) -> int:
@@ -127,7 +97,7 @@ class _Log:
         self.records: deque[Record] = deque()
         self.first = 1  # sequence number of records[0]
         self.next = 1  # sequence number the next event gets
-        self.signal = _Signal()
+        self.signal = Signal()
         self.groups: dict[str, _Cursor] = {}
         self.subscriptions: set[_MemorySubscription] = set()
         self.blocked_publishers = 0
@@ -280,7 +250,7 @@ class _MemorySubscription(Subscription):
         self.in_flight = 0
         self.closed = False
         #: wakes this subscription when it was at ``max_in_flight`` and a delivery of its own settled
-        self.slot = _Signal()
+        self.slot = Signal()
         self.counters = adapter.recorder.counters(log.name)
 
     async def next(self) -> Delivery | None:
@@ -299,18 +269,10 @@ class _MemorySubscription(Subscription):
             await self.log.signal.wait(timeout)
         return None
 
-    async def next_batch(self, limit: int) -> list[Delivery]:
-        first = await self.next()
-        if first is None:
-            return []
-        batch: list[Delivery] = [first]
-        now = asyncio.get_running_loop().time()
-        while len(batch) < limit and self.in_flight < self.max_in_flight and not self.closed:
-            delivery = self._take(now)
-            if delivery is None:
-                break
-            batch.append(delivery)
-        return batch
+    def take_ready(self) -> Delivery | None:
+        if self.closed or self.in_flight >= self.max_in_flight:
+            return None
+        return self._take(asyncio.get_running_loop().time())
 
     def _take(self, now: float) -> _MemoryDelivery | None:
         cursor, log = self.cursor, self.log

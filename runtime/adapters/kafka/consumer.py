@@ -43,6 +43,7 @@ from aiokafka.structs import OffsetAndMetadata
 from ...errors import AdapterError
 from ..base import Delivery, Record, Subscription
 from ..lazyheaders import LazyHeaders
+from ..signal import Signal
 from .headers import (
     BINARY_PREFIX,
     CONTENT_TYPE_HEADER,
@@ -67,39 +68,6 @@ RETRY_BACKOFF_MS = 50
 BINARY_MARKER = f"{BINARY_PREFIX}specversion"  # every binary-mode record has it (checked first: cheap)
 #: The first header of every record this adapter writes (structured mode, see ``headers.encode_headers``).
 STRUCTURED_HEADER = (CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE.encode())
-
-
-class _Signal:
-    """Wakes every waiter at once."""
-
-    __slots__ = ("_waiters",)
-
-    def __init__(self) -> None:
-        self._waiters: list[asyncio.Future[None]] = []
-
-    async def wait(self, timeout: float | None) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            if timeout is None:
-                await future
-            else:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(max(timeout, 0.0)):
-                        await future
-        finally:
-            if not future.done():
-                future.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(future)
-
-    def notify_all(self) -> None:
-        if not self._waiters:
-            return
-        waiters, self._waiters = self._waiters, []
-        for future in waiters:
-            if not future.done():
-                future.set_result(None)
 
 
 def encode_attempts(attempts: Iterable[tuple[int, int]]) -> str:
@@ -186,8 +154,8 @@ class KafkaSubscription(Subscription):
         self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)
         self._retry: list[tuple[float, int, _Entry]] = []
         self._sequence = itertools.count()
-        self._signal = _Signal()
-        self._space = _Signal()
+        self._signal = Signal()
+        self._space = Signal()
         self._frontier: list[int | None] = [None] * info.partitions
         self._frontier_text: list[str] = [""] * info.partitions  # the frontier's entries as position text
         self._failure: BaseException | None = None
@@ -394,15 +362,9 @@ class KafkaSubscription(Subscription):
     # -- handing out ---------------------------------------------------------------------------------------
 
     async def next(self) -> Delivery | None:
-        # fast path: room for one more, nothing due for redelivery, a fresh record buffered
-        if (self.in_flight < self.max_in_flight and not self._retry and self._buffer and not self.closed
-                and self._failure is None):
-            buffer = self._buffer
-            first = buffer.popleft()
-            if self._space._waiters and len(buffer) <= self._buffer_limit // 2:
-                self._space.notify_all()
-            if first.state == BUFFERED:
-                return self._hand_out(first)
+        ready = self.take_ready()  # the fast path
+        if ready is not None:
+            return ready
         loop = asyncio.get_running_loop()
         while not self.closed:
             if self._failure is not None:
@@ -418,33 +380,19 @@ class KafkaSubscription(Subscription):
             await self._signal.wait(timeout)
         return None
 
-    async def next_batch(self, limit: int) -> list[Delivery]:
-        first = await self.next()
-        if first is None:
-            return []
-        batch: list[Delivery] = [first]
-        buffer, room = self._buffer, min(limit, self.max_in_flight - self.in_flight)
-        if room > 0 and buffer and not self._retry:  # fresh records only (retries go through next)
-            # ``_hand_out`` inlined, counters added once per batch: this loop runs for every record
-            append, to_record, handed = batch.append, self._to_record, 0
-            while buffer and handed < room:
-                entry = buffer.popleft()
-                if entry.state != BUFFERED:
-                    continue
-                record = entry.record
-                if record is None:
-                    record = entry.record = to_record(entry)
-                entry.state = HANDED
-                entry.track.pending[entry.raw.offset] = entry
-                append(KafkaDelivery(self, entry, record))
-                handed += 1
-            self.in_flight += handed
-            counters = self._counters
-            counters.delivered += handed
-            counters.in_flight += handed
-        if self._space._waiters and len(buffer) <= self._buffer_limit // 2:
-            self._space.notify_all()
-        return batch
+    def take_ready(self) -> Delivery | None:
+        """A fresh buffered record, when there is room and nothing is due for redelivery (that goes through
+        ``next``, which knows the clock)."""
+        if self.in_flight >= self.max_in_flight or self._retry or self.closed or self._failure is not None:
+            return None
+        buffer = self._buffer
+        while buffer:
+            entry = buffer.popleft()
+            if self._space.waiters and len(buffer) <= self._buffer_limit // 2:
+                self._space.notify_all()
+            if entry.state == BUFFERED:
+                return self._hand_out(entry)
+        return None
 
     def _take(self, now: float) -> _Entry | None:
         retry = self._retry

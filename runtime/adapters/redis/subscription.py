@@ -118,13 +118,9 @@ class BufferedSubscription(Subscription):
 
     async def next(self) -> Delivery | None:
         while not self.closed:
-            if self._buffer and self._in_flight < self.max_in_flight:
-                record, attempt = self._buffer.popleft()
-                self._in_flight += 1
-                counters = self.counters
-                counters.delivered += 1
-                counters.in_flight += 1
-                return self.deliver(record, attempt)
+            delivery = self.take_ready()
+            if delivery is not None:
+                return delivery
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read_loop(), name=f"redis-reader:{self.channel}")
             self._waiting += 1
@@ -136,21 +132,15 @@ class BufferedSubscription(Subscription):
                 self._waiting -= 1
         return None
 
-    async def next_batch(self, limit: int) -> list[Delivery]:
-        first = await self.next()
-        if first is None:
-            return []
-        batch: list[Delivery] = [first]
-        buffer, room = self._buffer, min(limit, self.max_in_flight - self._in_flight + 1)
-        if buffer and len(batch) < room:
-            counters = self.counters
-            while buffer and len(batch) < room:
-                record, attempt = buffer.popleft()
-                self._in_flight += 1
-                counters.delivered += 1
-                counters.in_flight += 1
-                batch.append(self.deliver(record, attempt))
-        return batch
+    def take_ready(self) -> Delivery | None:
+        if not self._buffer or self._in_flight >= self.max_in_flight:
+            return None
+        record, attempt = self._buffer.popleft()
+        self._in_flight += 1
+        counters = self.counters
+        counters.delivered += 1
+        counters.in_flight += 1
+        return self.deliver(record, attempt)
 
     def deliver(self, record: Record, attempt: int) -> RedisDelivery:
         """The delivery object for a record being handed out (groups remember what they handed out)."""
