@@ -253,9 +253,9 @@ class Bench:
         await subscription.close()
         return n / elapsed
 
-    async def validated_delivery(self, n: int) -> float:
-        """The bus delivering validated events (data as JSON) to a plain handler: decode, JSON Schema verdict,
-        handler, ack — no typed model."""
+    async def bus_delivery(self, n: int, *, typed: bool) -> float:
+        """The bus delivering a backlog that sits before the group's start: to a plain handler (decode, JSON
+        Schema verdict, handler, ack), or ``typed`` to the generated subscriber (the same, plus the model)."""
         await self._prefill_ours(n)
         done = asyncio.Event()
         count = 0
@@ -267,36 +267,18 @@ class Bench:
                 done.set()
 
         self._streams += 1
-        started = time.perf_counter()
-        consumers = await self.bus.subscribe("order.placed", handle, group=f"bench-{self._streams}",
-                                             concurrency=IN_FLIGHT, start=StartAt.EARLIEST)
-        await done.wait()
-        elapsed = time.perf_counter() - started
-        for consumer in consumers:
-            await self.bus.unsubscribe(consumer)
-        return n / elapsed
-
-    async def ours_delivery(self, n: int) -> float:
-        """The bus delivering to the generated subscriber; the backlog sits before the group's start."""
-        await self._prefill_ours(n)
-        done = asyncio.Event()
-        count = 0
-
-        async def handle(event: Envelope[Any]) -> None:
-            nonlocal count
-            count += 1
-            if count == n:
-                done.set()
-
-        self._streams += 1
-        subscriber = OrderPlacedSubscriber(self.bus, group=f"bench-{self._streams}", concurrency=IN_FLIGHT,
-                                           start=StartAt.EARLIEST)
+        group = f"bench-{self._streams}"
+        subscriber = OrderPlacedSubscriber(self.bus, group=group, concurrency=IN_FLIGHT, start=StartAt.EARLIEST)
         subscriber.handle = handle  # type: ignore[method-assign]
-        profiler = cProfile.Profile() if self.profile else None
+        profiler = cProfile.Profile() if self.profile and typed else None
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        await subscriber.start()
+        if typed:
+            await subscriber.start()
+        else:
+            subscriber.consumers = await self.bus.subscribe("order.placed", handle, group=group,
+                                                            concurrency=IN_FLIGHT, start=StartAt.EARLIEST)
         await done.wait()
         elapsed = time.perf_counter() - started
         if profiler:
@@ -323,8 +305,8 @@ class Bench:
         rows.append((f"batched publish ×{BATCH} (bus: validation included)", batched["raw"], batched["bus"], 0.8))
         delivery = await best_of(rounds * 2, [("raw", lambda: self.raw_delivery(delivery_n)),
                                               ("adapter", lambda: self.adapter_delivery(delivery_n)),
-                                              ("validated", lambda: self.validated_delivery(delivery_n)),
-                                              ("bus", lambda: self.ours_delivery(delivery_n))])
+                                              ("validated", lambda: self.bus_delivery(delivery_n, typed=False)),
+                                              ("bus", lambda: self.bus_delivery(delivery_n, typed=True))])
         rows.append((f"delivery, {IN_FLIGHT} in flight (adapter + json.loads)", delivery["raw"], delivery["adapter"],
                      0.8))
         rows.append(("delivery via bus, validated (JSON Schema verdict)", delivery["raw"], delivery["validated"], 0.8))

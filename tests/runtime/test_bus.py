@@ -104,25 +104,30 @@ async def test_groups_compete_and_fan_out_sees_everything(bus: Bus, order_v2: di
     assert len(ids) == len(set(ids)) == 20
 
 
+class HeldHandlers:
+    """A handler that holds every event until ``release`` is set, counting how many run at once."""
+
+    def __init__(self) -> None:
+        self.running, self.peak, self.done = 0, 0, 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, event: Envelope[Any]) -> None:
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        await self.release.wait()
+        self.running -= 1
+        self.done += 1
+
+
 async def test_concurrency_limit_per_subscriber(bus: Bus, order_v2: dict[str, Any]) -> None:
-    running, peak, done = 0, 0, 0
-    release = asyncio.Event()
-
-    async def slow(event: Envelope[Any]) -> None:
-        nonlocal running, peak, done
-        running += 1
-        peak = max(peak, running)
-        await release.wait()
-        running -= 1
-        done += 1
-
-    await bus.subscribe("order.placed", slow, concurrency=3)
+    held = HeldHandlers()
+    await bus.subscribe("order.placed", held, concurrency=3)
     for _ in range(10):
         await bus.publish("order.placed", order_v2)
-    await wait_until(lambda: running == 3)
-    release.set()
-    await wait_until(lambda: done == 10)
-    assert peak == 3
+    await wait_until(lambda: held.running == 3)
+    held.release.set()
+    await wait_until(lambda: held.done == 10)
+    assert held.peak == 3
 
 
 async def test_a_failing_handler_is_retried_then_acked(bus: Bus, order_v2: dict[str, Any]) -> None:
@@ -372,22 +377,12 @@ async def test_a_fetched_backlog_is_shared_by_the_workers(bus: Bus, order_v2: di
     must take the rest of that batch, so ``concurrency`` handlers run at once (and never more)."""
     for _ in range(9):
         await bus.publish("order.placed", order_v2)
-    running, peak, done = 0, 0, 0
-    release = asyncio.Event()
-
-    async def slow(event: Envelope[Any]) -> None:
-        nonlocal running, peak, done
-        running += 1
-        peak = max(peak, running)
-        await release.wait()
-        running -= 1
-        done += 1
-
-    await bus.subscribe("order.placed", slow, concurrency=3, start=StartAt.EARLIEST)
-    await wait_until(lambda: running == 3)
-    release.set()
-    await wait_until(lambda: done == 9)
-    assert peak == 3
+    held = HeldHandlers()
+    await bus.subscribe("order.placed", held, concurrency=3, start=StartAt.EARLIEST)
+    await wait_until(lambda: held.running == 3)
+    held.release.set()
+    await wait_until(lambda: held.done == 9)
+    assert held.peak == 3
 
 
 async def test_stop_handles_every_delivery_already_fetched(catalog: Catalog, order_v2: dict[str, Any]) -> None:
