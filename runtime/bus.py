@@ -40,7 +40,7 @@ from .adapters.base import (
 )
 from .catalog import Catalog, ChannelSpec, EventSpec
 from .codec import Decoder, check, encode
-from .envelope import Envelope, envelope_from_wire
+from .envelope import Envelope, envelope_from_json
 from .errors import (
     BusClosed,
     MalformedEvent,
@@ -51,7 +51,6 @@ from .errors import (
     WrongChannel,
 )
 from .idempotency import IdempotencyWindow
-from .jsonparse import parse_json
 from .metrics import MetricsSnapshot
 from .retry import RetryPolicy
 
@@ -495,7 +494,7 @@ class Bus:
 
     async def publish_raw(self, raw: bytes | str, *, channel: str | None = None) -> PublishResult:
         """Publish CloudEvents structured-mode bytes from outside (the HTTP service): parsed, validated."""
-        envelope = envelope_from_wire(parse_json(raw))
+        envelope = envelope_from_json(raw)
         return await self.publish_envelope(envelope, channel=channel)
 
     async def publish_many(

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .catalog import Catalog, EventSpec
-from .envelope import Envelope, envelope_from_wire
-from .jsonparse import dump_json, parse_json
+from .envelope import Envelope, envelope_from_json
+from .jsonparse import dump_json
 
 
 def encode(envelope: Envelope[Any]) -> bytes:
@@ -24,7 +24,7 @@ def decode(raw: bytes | bytearray | memoryview | str, catalog: Catalog, *, chann
     """A validated envelope from bytes, or ``MalformedEvent`` / ``UnknownEventType`` / ``WrongChannel`` /
     ``ValidationFailed``. An envelope without ``dataversion`` (written by another tool) is read as the
     type's latest version."""
-    envelope = envelope_from_wire(parse_json(raw))
+    envelope = envelope_from_json(raw)
     return check(envelope, catalog, channel=channel)[0]
 
 
@@ -52,7 +52,7 @@ class Decoder:
         self._known: dict[tuple[str, int], tuple[int, Callable[[Any], bool] | None, Callable[[Any], None]]] = {}
 
     def __call__(self, raw: bytes | bytearray | memoryview | str) -> Envelope[Any]:
-        envelope = envelope_from_wire(parse_json(raw))
+        envelope = envelope_from_json(raw)
         known = self._known.get((envelope.type, envelope.data_version))
         if known is None:
             return self._first(envelope)

@@ -26,10 +26,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import msgspec
 
 from .errors import MalformedEvent, Violation
 from .ids import new_event_id
+from .jsonparse import parse_json
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -245,4 +248,53 @@ def envelope_from_wire(wire: Any) -> Envelope[Any]:
     return Envelope(
         type_, wire["data"], version, id_, source, time_ or utc_now_rfc3339(), content_type, schema, subject,
         correlation, causation, trace, partition, principal, idempotency, extensions,
+    )
+
+
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _Attributes(msgspec.Struct, forbid_unknown_fields=True, rename={
+        "data_version": "dataversion", "correlation_id": "correlationid", "causation_id": "causationid",
+        "partition_key": "partitionkey", "idempotency_key": "idempotencykey"}):
+    """A structured-mode event exactly as ``envelope_from_wire`` accepts it, minus what the fast path leaves to
+    it: extension attributes (any unknown name), a ``dataversion`` written as a digit string."""
+
+    specversion: Literal["1.0"]
+    id: _NonEmpty
+    source: _NonEmpty
+    type: _NonEmpty
+    data: Any
+    time: str | None = None
+    data_version: Annotated[int, msgspec.Meta(ge=0)] = 0
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    subject: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    traceparent: str | None = None
+    partition_key: str | None = None
+    principal: str | None = None
+    idempotency_key: str | None = None
+
+
+#: ``float_hook`` as in ``jsonparse``: integers of any size exactly, so both paths read the same values.
+_read_attributes = msgspec.json.Decoder(_Attributes, float_hook=float).decode
+
+
+def envelope_from_json(raw: bytes | bytearray | memoryview | str) -> Envelope[Any]:
+    """``envelope_from_wire(parse_json(raw))``, and the same verdict and values, in about half the time.
+
+    Every consumer reads every event through here. The common event — our attributes, nothing else — is parsed
+    and its attributes type-checked in one pass by msgspec, straight into a struct (no dict of attributes, no
+    Python-level checks). Anything that pass refuses (bad JSON, a wrong attribute, an extension attribute, a
+    digit-string ``dataversion``) is read again by the exact path, which accepts it or says what is wrong."""
+    try:
+        w = _read_attributes(raw)
+    except (msgspec.DecodeError, RecursionError):
+        return envelope_from_wire(parse_json(raw))
+    return Envelope(
+        w.type, w.data, w.data_version, w.id, w.source, w.time or utc_now_rfc3339(), w.datacontenttype,
+        w.dataschema, w.subject, w.correlation_id, w.causation_id, w.traceparent, w.partition_key, w.principal,
+        w.idempotency_key, {},
     )

@@ -59,7 +59,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("runtime.adapters.kafka")
 
-BUFFERED, HANDED, RETRY, DONE, DROPPED = range(5)
+#: A delivery's states: in the buffer, with a holder, being dead-lettered, waiting to be handed out again,
+#: settled, or dropped with its partition (settling it then does nothing).
+BUFFERED, HANDED, SETTLING, RETRY, DONE, DROPPED = range(6)
 ATTEMPTS_PREFIX = "pubsub-attempts:"
 _MAX_METADATA_ENTRIES = 64
 #: aiokafka retries a failed position or commit refresh after this (its default, 100 ms, twice over, held
@@ -103,23 +105,11 @@ class _Track:
         self.committed = next_fetch  # last offset committed (group members)
         self.outstanding: deque[int] = deque()  # offsets fetched and not settled, in order (group members)
         self.done: set[int] = set()  # settled offsets behind an unsettled one
-        self.pending: dict[int, _Entry] = {}  # handed out or waiting for redelivery
+        self.pending: dict[int, KafkaDelivery] = {}  # handed out or waiting for redelivery
         self.active = True
 
     def commit_point(self) -> int:
         return self.outstanding[0] if self.outstanding else self.next_fetch
-
-
-class _Entry:
-    __slots__ = ("attempt", "due", "raw", "record", "state", "track")
-
-    def __init__(self, raw: Any, track: _Track, attempt: int) -> None:
-        self.raw = raw
-        self.track = track
-        self.record: Record | None = None
-        self.state = BUFFERED
-        self.attempt = attempt
-        self.due = 0.0
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -150,9 +140,9 @@ class KafkaSubscription(Subscription):
         #: this channel's counters, bumped directly (one attribute add per event instead of a recorder call)
         self._counters = adapter.recorder.counters(info.channel)
         self._tracks: dict[int, _Track] = {}
-        self._buffer: deque[_Entry] = deque()
+        self._buffer: deque[KafkaDelivery] = deque()
         self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)
-        self._retry: list[tuple[float, int, _Entry]] = []
+        self._retry: list[tuple[float, int, KafkaDelivery]] = []
         self._sequence = itertools.count()
         self._signal = Signal()
         self._space = Signal()
@@ -218,8 +208,7 @@ class KafkaSubscription(Subscription):
     def _take_partition(self, partition: int, start: int) -> _Track:
         track = self._tracks[partition] = _Track(partition, start)
         self.consumer.seek(TopicPartition(self.topic, partition), start)
-        self._frontier[partition] = start - 1 if start > 0 else None
-        self._frontier_text[partition] = str(start - 1) if start > 0 else ""
+        self._restate_frontier({partition: start - 1 if start > 0 else None})
         return track
 
     async def close(self) -> None:
@@ -235,10 +224,10 @@ class KafkaSubscription(Subscription):
             self._remember_attempts()
             with contextlib.suppress(Exception):
                 await self._commit_now(with_attempts=True)
+        self._buffer.clear()  # never handed out: nobody holds them
         for track in self._tracks.values():
             self._drop_track(track)
         self._tracks.clear()
-        self._buffer.clear()
         try:
             async with asyncio.timeout(self.adapter.settings.connect_timeout):
                 await self.consumer.stop()
@@ -303,23 +292,49 @@ class KafkaSubscription(Subscription):
 
     def _drop_track(self, track: _Track) -> None:
         track.active = False
-        for entry in list(track.pending.values()):
-            if entry.state == HANDED:
-                self._release(entry)
-            entry.state = DROPPED
+        for delivery in list(track.pending.values()):
+            if delivery.state == HANDED or delivery.state == SETTLING:
+                self._release()
+            delivery.state = DROPPED
         track.pending.clear()
-        if self._buffer and any(e.track is track for e in self._buffer):
-            for entry in self._buffer:
-                if entry.track is track:
-                    entry.state = DROPPED
-            self._buffer = deque(e for e in self._buffer if e.state == BUFFERED)
+        first = next((d.offset for d in self._buffer if d._track is track), None)
+        if first is not None:  # its buffered records go, and the frontier returns to what was handed out there
+            for delivery in self._buffer:
+                if delivery._track is track:
+                    delivery.state = DROPPED
+            self._buffer = deque(d for d in self._buffer if d.state == BUFFERED)
+            self._restate_frontier({track.partition: first - 1 if first > 0 else None})
+
+    def _restate_frontier(self, changes: dict[int, int | None]) -> None:
+        """Set frontier entries (``changes``: partition -> last offset passed) and rewrite the positions of the
+        buffered records to match.
+
+        A record's position is made when it is buffered, from the frontier as it will stand when the record is
+        handed out (the buffer is handed out in order). When the buffer changes otherwise — a partition dropped
+        or (re)started by a rebalance — the frontier is rewound to what was handed out, then replayed over the
+        records still buffered."""
+        frontier, buffer = self._frontier, self._buffer
+        seen: set[int] = set()
+        for delivery in buffer:  # the first buffered record of a partition: everything before it was handed out
+            partition = delivery._track.partition
+            if partition not in seen:
+                seen.add(partition)
+                frontier[partition] = delivery.offset - 1 if delivery.offset > 0 else None
+        for partition, offset in changes.items():
+            frontier[partition] = offset
+        for delivery in buffer:
+            partition = delivery._track.partition
+            frontier[partition] = delivery.offset
+            delivery.record = delivery.record._replace(
+                position=encode_position(self.info.tag, partition, delivery.offset, frontier))
+        self._frontier_text[:] = ["" if offset is None else str(offset) for offset in frontier]
 
     def _remember_attempts(self) -> None:
         for partition, track in self._tracks.items():
             if track.pending:
                 table = self.adapter._attempts.setdefault((self.group or "", self.topic, partition), {})
-                for offset, entry in track.pending.items():
-                    table[offset] = max(entry.attempt, table.get(offset, 0))
+                for offset, delivery in track.pending.items():
+                    table[offset] = max(delivery.attempts_made, table.get(offset, 0))
 
     # -- fetching ------------------------------------------------------------------------------------------
 
@@ -341,7 +356,6 @@ class KafkaSubscription(Subscription):
                 self._signal.notify_all()
                 return
             added = False
-            buffer_append = self._buffer.append
             for tp, records in fetched.items():
                 track = tracks.get(tp.partition)
                 if track is None or tp.topic != self.topic or not records:
@@ -353,11 +367,47 @@ class KafkaSubscription(Subscription):
                 track.next_fetch = records[-1].offset + 1
                 if group:
                     track.outstanding.extend([raw.offset for raw in records])
-                for raw in records:
-                    buffer_append(_Entry(raw, track, 1))
+                self._enqueue(track, records)
                 added = True
             if added:
                 self._signal.notify_all()
+
+    def _enqueue(self, track: _Track, records: list[Any]) -> None:
+        """Buffer fetched records (consecutive, of one partition) as deliveries.
+
+        Each record's position is made here, once per run of records: the other partitions' frontier entries
+        are the same for the whole run, so a position is one string join per record."""
+        partition, tag, text = track.partition, self.info.tag, self._frontier_text
+        if len(text) == 1:
+            prefix, suffix = f"{tag}:0:", ""
+        else:
+            prefix = f"{tag}:{partition}:" + "".join([entry + "." for entry in text[:partition]])
+            suffix = "".join(["." + entry for entry in text[partition + 1:]])
+        last = records[-1].offset
+        self._frontier[partition] = last
+        text[partition] = str(last)
+        held = self.adapter._attempts.get((self.group, self.topic, partition)) if self.group is not None else None
+        channel, append, subscription = self.channel, self._buffer.append, self
+        for raw in records:
+            offset, key, headers = raw.offset, raw.key, raw.headers
+            if key is not None:
+                key = key.decode("utf-8", "replace")
+            if not headers:
+                record = Record(channel, f"{prefix}{offset}{suffix}", raw.value or b"", key)
+            elif headers[0] == STRUCTURED_HEADER:  # as this adapter writes: decoded only if someone reads them
+                record = Record(channel, f"{prefix}{offset}{suffix}", raw.value or b"", key,
+                                LazyHeaders(decode_headers, headers))
+            else:
+                record = self._foreign_record(raw, f"{prefix}{offset}{suffix}", key)
+            append(KafkaDelivery(subscription, track, offset, record, held.pop(offset, 0) + 1 if held else 1))
+
+    def _foreign_record(self, raw: Any, position: str, key: str | None) -> Record:
+        """A record another producer wrote: binary mode (``ce_`` headers) is turned into structured mode."""
+        headers = decode_headers(raw.headers)
+        payload = raw.value if raw.value is not None else b""
+        if BINARY_MARKER in headers and is_binary_mode(headers):
+            payload, headers = binary_to_structured(raw.value, key, headers)
+        return Record(self.channel, position, payload, key, headers)
 
     # -- handing out ---------------------------------------------------------------------------------------
 
@@ -372,9 +422,9 @@ class KafkaSubscription(Subscription):
             timeout: float | None = None
             if self.in_flight < self.max_in_flight:
                 now = loop.time()
-                entry = self._take(now)
-                if entry is not None:
-                    return self._hand_out(entry)
+                delivery = self._take(now)
+                if delivery is not None:
+                    return self._hand_out(delivery)
                 if self._retry:
                     timeout = self._retry[0][0] - now
             await self._signal.wait(timeout)
@@ -387,90 +437,55 @@ class KafkaSubscription(Subscription):
             return None
         buffer = self._buffer
         while buffer:
-            entry = buffer.popleft()
+            delivery = buffer.popleft()
             if self._space.waiters and len(buffer) <= self._buffer_limit // 2:
                 self._space.notify_all()
-            if entry.state == BUFFERED:
-                return self._hand_out(entry)
+            if delivery.state == BUFFERED:
+                return self._hand_out(delivery)
         return None
 
-    def _take(self, now: float) -> _Entry | None:
+    def _take(self, now: float) -> KafkaDelivery | None:
         retry = self._retry
         while retry and retry[0][0] <= now:
-            entry = heapq.heappop(retry)[2]
-            if entry.state == RETRY:
-                entry.attempt += 1
-                return entry
+            delivery = heapq.heappop(retry)[2]
+            if delivery.state == RETRY:
+                return delivery
         buffer = self._buffer
         while buffer:
-            entry = buffer.popleft()
+            delivery = buffer.popleft()
             if len(buffer) <= self._buffer_limit // 2:
                 self._space.notify_all()
-            if entry.state == BUFFERED:
-                return entry
+            if delivery.state == BUFFERED:
+                return delivery
         return None
 
-    def _hand_out(self, entry: _Entry) -> KafkaDelivery:
-        record = entry.record
-        if record is None:
-            record = entry.record = self._to_record(entry)
-        entry.state = HANDED
-        entry.track.pending[entry.raw.offset] = entry
+    def _hand_out(self, delivery: KafkaDelivery) -> KafkaDelivery:
+        delivery.state = HANDED
+        delivery._track.pending[delivery.offset] = delivery
         self.in_flight += 1
         counters = self._counters
         counters.delivered += 1
         counters.in_flight += 1
-        return KafkaDelivery(self, entry, record)
-
-    def _to_record(self, entry: _Entry) -> Record:
-        raw = entry.raw
-        partition, offset = raw.partition, raw.offset
-        frontier, text = self._frontier, self._frontier_text
-        last = frontier[partition]
-        if last is None or last < offset:
-            frontier[partition] = offset
-            text[partition] = str(offset)
-        if len(frontier) == 1:
-            position = f"{self.info.tag}:0:{offset}"
-        elif last is None or last < offset:  # the frontier text is current and names this offset
-            position = f"{self.info.tag}:{partition}:{'.'.join(text)}"
-        else:
-            position = encode_position(self.info.tag, partition, offset, frontier)
-        if self.group is not None and self.adapter._attempts:
-            held = self.adapter._attempts.get((self.group, self.topic, partition))
-            if held:
-                entry.attempt = held.pop(offset, 0) + 1
-        key = None if raw.key is None else raw.key.decode("utf-8", "replace")
-        payload = raw.value if raw.value is not None else b""
-        if not raw.headers:
-            return Record(self.channel, position, payload, key)
-        if raw.headers[0] == STRUCTURED_HEADER:  # as this adapter writes: decoded only if someone reads them
-            return Record(self.channel, position, payload, key, LazyHeaders(decode_headers, raw.headers))
-        headers = decode_headers(raw.headers)
-        if BINARY_MARKER in headers and is_binary_mode(headers):
-            payload, headers = binary_to_structured(raw.value, key, headers)
-        return Record(self.channel, position, payload, key, headers)
+        return delivery
 
     # -- settling ------------------------------------------------------------------------------------------
 
-    def _live(self, entry: _Entry, attempt: int) -> bool:
-        return entry.state == HANDED and entry.attempt == attempt
-
-    def _release(self, entry: _Entry) -> None:
+    def _release(self) -> None:
+        """One delivery fewer in flight."""
         self.in_flight -= 1
         self._counters.in_flight -= 1
-        self._signal.notify_all()
+        if self._signal.waiters:
+            self._signal.notify_all()
 
-    def _settle(self, entry: _Entry, attempt: int) -> bool:
-        if entry.state != HANDED or entry.attempt != attempt:  # not live (see _live)
-            return False
-        entry.state = DONE
+    def _settle(self, delivery: KafkaDelivery) -> None:
+        """``delivery`` (handed out or being dead-lettered, checked by the caller) is done with."""
+        delivery.state = DONE
         self.in_flight -= 1  # _release, inlined
         self._counters.in_flight -= 1
-        self._signal.notify_all()
-        track = entry.track
-        offset = entry.raw.offset
-        track.pending.pop(offset, None)
+        if self._signal.waiters:
+            self._signal.notify_all()
+        track, offset = delivery._track, delivery.offset
+        del track.pending[offset]
         if self.group is not None and track.active:
             outstanding = track.outstanding
             if outstanding and outstanding[0] == offset:
@@ -481,16 +496,16 @@ class KafkaSubscription(Subscription):
                 self._dirty.set()
             else:
                 track.done.add(offset)
-        return True
 
-    def _requeue(self, entry: _Entry, attempt: int, delay: float) -> None:
-        if not self._live(entry, attempt):
-            return
-        self._release(entry)
-        entry.state = RETRY
+    def _requeue(self, delivery: KafkaDelivery, delay: float) -> None:
+        """Settle ``delivery`` for its holder and hand the record out again after ``delay`` (attempt + 1)."""
+        self._release()
+        delivery.state = DONE
+        again = KafkaDelivery(self, delivery._track, delivery.offset, delivery.record, delivery.attempt + 1)
+        again.state = RETRY
+        delivery._track.pending[delivery.offset] = again
         loop = asyncio.get_running_loop()
-        entry.due = loop.time() + delay
-        heapq.heappush(self._retry, (entry.due, next(self._sequence), entry))
+        heapq.heappush(self._retry, (loop.time() + delay, next(self._sequence), again))
         if delay > 0:
             loop.call_later(delay, self._signal.notify_all)
 
@@ -518,7 +533,8 @@ class KafkaSubscription(Subscription):
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             for partition, track in self._tracks.items():
                 point = track.commit_point()
-                metadata = encode_attempts((o, e.attempt) for o, e in track.pending.items()) if with_attempts else ""
+                metadata = encode_attempts((o, d.attempts_made) for o, d in track.pending.items()) \
+                    if with_attempts else ""
                 if point > track.committed or metadata:
                     offsets[TopicPartition(self.topic, partition)] = OffsetAndMetadata(point, metadata)
             if not offsets:
@@ -531,43 +547,53 @@ class KafkaSubscription(Subscription):
 
 
 class KafkaDelivery(Delivery):
-    __slots__ = ("_entry", "_settled", "_subscription", "attempt", "record")
+    """One record of a subscription, from the moment it is buffered: the buffer, the hand-out and the settling
+    all work on this one object (no separate buffer entry per record). A nack settles it for its holder and puts
+    a new delivery of the same record (``attempt`` + 1) in line, so the old one stays settled."""
 
-    def __init__(self, subscription: KafkaSubscription, entry: _Entry, record: Record) -> None:
+    __slots__ = ("_subscription", "_track", "attempt", "offset", "record", "state")
+
+    def __init__(self, subscription: KafkaSubscription, track: _Track, offset: int, record: Record,
+                 attempt: int) -> None:
         self._subscription = subscription
-        self._entry = entry
-        self._settled = False
+        self._track = track
+        self.offset = offset
         self.record = record
-        self.attempt = entry.attempt
+        self.attempt = attempt
+        self.state = BUFFERED
 
     def __repr__(self) -> str:
         return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
 
+    @property
+    def attempts_made(self) -> int:
+        """Deliveries of this record so far (one fewer than ``attempt`` while it waits to be handed out again)."""
+        return self.attempt - 1 if self.state == RETRY else self.attempt
+
     async def ack(self) -> None:
-        if self._settled:
+        if self.state != HANDED:  # settled already, or dropped with its partition
             return
-        self._settled = True
         subscription = self._subscription
-        if subscription._settle(self._entry, self.attempt):
-            subscription._counters.acked += 1
+        subscription._settle(self)
+        subscription._counters.acked += 1
 
     async def nack(self, delay: float = 0.0) -> None:
-        if self._settled:
+        if self.state != HANDED:
             return
-        self._settled = True
-        self._subscription._recorder.add(self.record.channel, "retried")
-        self._subscription._requeue(self._entry, self.attempt, max(0.0, delay))
+        subscription = self._subscription
+        subscription._recorder.add(self.record.channel, "retried")
+        subscription._requeue(self, max(0.0, delay))
 
     async def dead_letter(self, error: str) -> None:
-        if self._settled:
+        if self.state != HANDED:
             return
-        self._settled = True
+        self.state = SETTLING
         subscription = self._subscription
-        if not subscription._live(self._entry, self.attempt):
-            return
         try:
             await subscription.adapter._dead_letter(self.record, error)
         except Exception:
-            subscription._requeue(self._entry, self.attempt, 1.0)  # try again later rather than lose it
+            if self.state == SETTLING:
+                subscription._requeue(self, 1.0)  # try again later rather than lose it
             raise
-        subscription._settle(self._entry, self.attempt)
+        if self.state == SETTLING:  # not dropped with its partition meanwhile
+            subscription._settle(self)
