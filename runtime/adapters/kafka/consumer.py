@@ -41,7 +41,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from ...errors import AdapterError
-from ..base import Delivery, Record, Subscription
+from ..base import NO_HEADERS, Delivery, Record, Subscription
 from ..lazyheaders import LazyHeaders
 from ..signal import Signal
 from .headers import (
@@ -52,22 +52,23 @@ from .headers import (
     decode_headers,
     is_binary_mode,
 )
-from .positions import encode_position
 
 if TYPE_CHECKING:
     from .adapter import KafkaAdapter, TopicInfo
 
 logger = logging.getLogger("runtime.adapters.kafka")
 
-#: A delivery's states: in the buffer, with a holder, being dead-lettered, waiting to be handed out again,
-#: settled, or dropped with its partition (settling it then does nothing).
-BUFFERED, HANDED, SETTLING, RETRY, DONE, DROPPED = range(6)
+#: A delivery's states: with a holder, being dead-lettered, waiting to be handed out again, settled, or dropped
+#: with its partition (settling it then does nothing).
+HANDED, SETTLING, RETRY, DONE, DROPPED = range(5)
 ATTEMPTS_PREFIX = "pubsub-attempts:"
 _MAX_METADATA_ENTRIES = 64
 #: aiokafka retries a failed position or commit refresh after this (its default, 100 ms, twice over, held
 #: the first fetch after a rebalance ~0.2 s on tansu)
 RETRY_BACKOFF_MS = 50
 BINARY_MARKER = f"{BINARY_PREFIX}specversion"  # every binary-mode record has it (checked first: cheap)
+#: ``Record``'s constructor without the Python-level ``__new__`` a named tuple adds (all fields given)
+_new_tuple = tuple.__new__
 #: The first header of every record this adapter writes (structured mode, see ``headers.encode_headers``).
 STRUCTURED_HEADER = (CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE.encode())
 
@@ -97,19 +98,35 @@ def sticky_assignor() -> type[StickyPartitionAssignor]:
 class _Track:
     """Read and commit state of one partition held by a subscription."""
 
-    __slots__ = ("active", "committed", "done", "next_fetch", "outstanding", "partition", "pending")
+    __slots__ = ("active", "committed", "next_fetch", "partition", "pending")
 
     def __init__(self, partition: int, next_fetch: int) -> None:
         self.partition = partition
         self.next_fetch = next_fetch  # offset after the last record taken from the consumer
         self.committed = next_fetch  # last offset committed (group members)
-        self.outstanding: deque[int] = deque()  # offsets fetched and not settled, in order (group members)
-        self.done: set[int] = set()  # settled offsets behind an unsettled one
-        self.pending: dict[int, KafkaDelivery] = {}  # handed out or waiting for redelivery
+        #: handed out and not settled (or waiting for redelivery), by offset. Records are handed out in offset
+        #: order and a redelivery keeps its key's place, so the first key is the lowest unsettled offset.
+        self.pending: dict[int, KafkaDelivery] = {}
         self.active = True
 
-    def commit_point(self) -> int:
-        return self.outstanding[0] if self.outstanding else self.next_fetch
+
+class _Run:
+    """Records fetched from one partition in one go, waiting to be handed out (from ``next`` on).
+
+    The buffer holds runs, not an object per record: a record becomes a ``Record`` and a delivery only when it is
+    handed out, so nothing per record outlives a couple of events (objects that wait in a buffer get promoted
+    through the garbage collector's generations, and full collections then cost a share of every delivery).
+    ``prefix`` and ``suffix`` are the run's position text around the offset: the other partitions' frontier
+    entries are the same for every record of a run (the buffer is handed out in order)."""
+
+    __slots__ = ("held", "next", "prefix", "records", "suffix", "track")
+
+    def __init__(self, track: _Track, records: list[Any], held: dict[int, int] | None) -> None:
+        self.track = track
+        self.records = records
+        self.next = 0
+        self.held = held  # attempts of earlier holders, by offset (group members)
+        self.prefix = self.suffix = ""
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -140,7 +157,8 @@ class KafkaSubscription(Subscription):
         #: this channel's counters, bumped directly (one attribute add per event instead of a recorder call)
         self._counters = adapter.recorder.counters(info.channel)
         self._tracks: dict[int, _Track] = {}
-        self._buffer: deque[KafkaDelivery] = deque()
+        self._buffer: deque[_Run] = deque()
+        self._buffered = 0  # records in the buffer's runs
         self._buffer_limit = max(adapter.settings.fetch_batch, max_in_flight)
         self._retry: list[tuple[float, int, KafkaDelivery]] = []
         self._sequence = itertools.count()
@@ -150,7 +168,8 @@ class KafkaSubscription(Subscription):
         self._frontier_text: list[str] = [""] * info.partitions  # the frontier's entries as position text
         self._failure: BaseException | None = None
         self._assigned = asyncio.Event()
-        self._dirty = asyncio.Event()
+        self._dirty = asyncio.Event()  # set when something was settled since the last commit began
+        self._unsaved = False  # mirrors ``_dirty`` (a flag test per ack instead of an Event method call)
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         settings = adapter.settings
@@ -225,6 +244,7 @@ class KafkaSubscription(Subscription):
             with contextlib.suppress(Exception):
                 await self._commit_now(with_attempts=True)
         self._buffer.clear()  # never handed out: nobody holds them
+        self._buffered = 0
         for track in self._tracks.values():
             self._drop_track(track)
         self._tracks.clear()
@@ -297,37 +317,44 @@ class KafkaSubscription(Subscription):
                 self._release()
             delivery.state = DROPPED
         track.pending.clear()
-        first = next((d.offset for d in self._buffer if d._track is track), None)
+        first = next((run.records[run.next].offset for run in self._buffer if run.track is track), None)
         if first is not None:  # its buffered records go, and the frontier returns to what was handed out there
-            for delivery in self._buffer:
-                if delivery._track is track:
-                    delivery.state = DROPPED
-            self._buffer = deque(d for d in self._buffer if d.state == BUFFERED)
+            self._buffered -= sum(len(run.records) - run.next for run in self._buffer if run.track is track)
+            self._buffer = deque(run for run in self._buffer if run.track is not track)
             self._restate_frontier({track.partition: first - 1 if first > 0 else None})
 
     def _restate_frontier(self, changes: dict[int, int | None]) -> None:
-        """Set frontier entries (``changes``: partition -> last offset passed) and rewrite the positions of the
-        buffered records to match.
+        """Set frontier entries (``changes``: partition -> last offset passed) and redo the buffered runs'
+        position texts to match.
 
-        A record's position is made when it is buffered, from the frontier as it will stand when the record is
-        handed out (the buffer is handed out in order). When the buffer changes otherwise — a partition dropped
-        or (re)started by a rebalance — the frontier is rewound to what was handed out, then replayed over the
-        records still buffered."""
-        frontier, buffer = self._frontier, self._buffer
-        seen: set[int] = set()
-        for delivery in buffer:  # the first buffered record of a partition: everything before it was handed out
-            partition = delivery._track.partition
+        The frontier is advanced when a run is buffered, to where it will stand once the run is handed out. When
+        the buffer changes otherwise — a partition dropped or (re)started by a rebalance — the frontier is
+        rewound to what was handed out, then replayed over the runs still buffered."""
+        frontier, seen = self._frontier, set()
+        for run in self._buffer:  # a partition's first buffered record: everything before it was handed out
+            partition = run.track.partition
             if partition not in seen:
                 seen.add(partition)
-                frontier[partition] = delivery.offset - 1 if delivery.offset > 0 else None
-        for partition, offset in changes.items():
-            frontier[partition] = offset
-        for delivery in buffer:
-            partition = delivery._track.partition
-            frontier[partition] = delivery.offset
-            delivery.record = delivery.record._replace(
-                position=encode_position(self.info.tag, partition, delivery.offset, frontier))
-        self._frontier_text[:] = ["" if offset is None else str(offset) for offset in frontier]
+                offset = run.records[run.next].offset
+                frontier[partition] = offset - 1 if offset > 0 else None
+        for partition, last in changes.items():
+            frontier[partition] = last
+        text = self._frontier_text
+        text[:] = ["" if offset is None else str(offset) for offset in frontier]
+        for run in self._buffer:
+            self._advance(run)
+
+    def _advance(self, run: _Run) -> None:
+        """Give ``run`` its position texts from the frontier, then move the frontier past it."""
+        partition, text = run.track.partition, self._frontier_text
+        if len(text) == 1:
+            run.prefix = f"{self.info.tag}:0:"
+        else:
+            run.prefix = f"{self.info.tag}:{partition}:" + "".join([entry + "." for entry in text[:partition]])
+            run.suffix = "".join(["." + entry for entry in text[partition + 1:]])
+        last = run.records[-1].offset
+        self._frontier[partition] = last
+        text[partition] = str(last)
 
     def _remember_attempts(self) -> None:
         for partition, track in self._tracks.items():
@@ -339,10 +366,10 @@ class KafkaSubscription(Subscription):
     # -- fetching ------------------------------------------------------------------------------------------
 
     async def _pump(self) -> None:
-        consumer, tracks, group = self.consumer, self._tracks, self.group is not None
+        consumer, tracks = self.consumer, self._tracks
         batch = self.adapter.settings.fetch_batch
         while not self.closed:
-            while len(self._buffer) >= self._buffer_limit and not self.closed:
+            while self._buffered >= self._buffer_limit and not self.closed:
                 await self._space.wait(None)
             try:
                 fetched = await consumer.getmany(timeout_ms=1000, max_records=batch)
@@ -365,41 +392,54 @@ class KafkaSubscription(Subscription):
                     if not records:
                         continue
                 track.next_fetch = records[-1].offset + 1
-                if group:
-                    track.outstanding.extend([raw.offset for raw in records])
                 self._enqueue(track, records)
                 added = True
             if added:
                 self._signal.notify_all()
 
     def _enqueue(self, track: _Track, records: list[Any]) -> None:
-        """Buffer fetched records (consecutive, of one partition) as deliveries.
+        """Buffer fetched records (consecutive, of one partition) as one run."""
+        held = self.adapter._attempts.get((self.group, self.topic, track.partition)) if self.group is not None \
+            else None
+        run = _Run(track, records, held or None)
+        self._advance(run)
+        self._buffer.append(run)
+        self._buffered += len(records)
 
-        Each record's position is made here, once per run of records: the other partitions' frontier entries
-        are the same for the whole run, so a position is one string join per record."""
-        partition, tag, text = track.partition, self.info.tag, self._frontier_text
-        if len(text) == 1:
-            prefix, suffix = f"{tag}:0:", ""
+    def _hand_out_buffered(self) -> KafkaDelivery | None:
+        """The next buffered record, handed out as a delivery, or ``None`` (the caller checked for room)."""
+        buffer = self._buffer
+        if not buffer:
+            return None
+        run = buffer[0]
+        records, index = run.records, run.next
+        raw = records[index]
+        if index + 1 < len(records):
+            run.next = index + 1
         else:
-            prefix = f"{tag}:{partition}:" + "".join([entry + "." for entry in text[:partition]])
-            suffix = "".join(["." + entry for entry in text[partition + 1:]])
-        last = records[-1].offset
-        self._frontier[partition] = last
-        text[partition] = str(last)
-        held = self.adapter._attempts.get((self.group, self.topic, partition)) if self.group is not None else None
-        channel, append, subscription = self.channel, self._buffer.append, self
-        for raw in records:
-            offset, key, headers = raw.offset, raw.key, raw.headers
-            if key is not None:
-                key = key.decode("utf-8", "replace")
-            if not headers:
-                record = Record(channel, f"{prefix}{offset}{suffix}", raw.value or b"", key)
-            elif headers[0] == STRUCTURED_HEADER:  # as this adapter writes: decoded only if someone reads them
-                record = Record(channel, f"{prefix}{offset}{suffix}", raw.value or b"", key,
-                                LazyHeaders(decode_headers, headers))
-            else:
-                record = self._foreign_record(raw, f"{prefix}{offset}{suffix}", key)
-            append(KafkaDelivery(subscription, track, offset, record, held.pop(offset, 0) + 1 if held else 1))
+            buffer.popleft()
+        self._buffered -= 1
+        if self._space.waiters and self._buffered <= self._buffer_limit // 2:
+            self._space.notify_all()
+        offset, key, headers = raw.offset, raw.key, raw.headers
+        if key is not None:
+            key = key.decode("utf-8", "replace")
+        if not headers:
+            record = _new_tuple(Record, (self.channel, f"{run.prefix}{offset}{run.suffix}", raw.value or b"", key,
+                                         NO_HEADERS))
+        elif headers[0] == STRUCTURED_HEADER:  # as this adapter writes: decoded only if someone reads them
+            record = _new_tuple(Record, (self.channel, f"{run.prefix}{offset}{run.suffix}", raw.value or b"", key,
+                                         LazyHeaders(decode_headers, headers)))
+        else:
+            record = self._foreign_record(raw, f"{run.prefix}{offset}{run.suffix}", key)
+        held, track = run.held, run.track
+        delivery = track.pending[offset] = KafkaDelivery(self, track, offset, record,
+                                                         held.pop(offset, 0) + 1 if held else 1)
+        self.in_flight += 1  # _hand_out, inlined: this runs for every record
+        counters = self._counters
+        counters.delivered += 1
+        counters.in_flight += 1
+        return delivery
 
     def _foreign_record(self, raw: Any, position: str, key: str | None) -> Record:
         """A record another producer wrote: binary mode (``ce_`` headers) is turned into structured mode."""
@@ -424,7 +464,7 @@ class KafkaSubscription(Subscription):
                 now = loop.time()
                 delivery = self._take(now)
                 if delivery is not None:
-                    return self._hand_out(delivery)
+                    return delivery
                 if self._retry:
                     timeout = self._retry[0][0] - now
             await self._signal.wait(timeout)
@@ -435,29 +475,16 @@ class KafkaSubscription(Subscription):
         ``next``, which knows the clock)."""
         if self.in_flight >= self.max_in_flight or self._retry or self.closed or self._failure is not None:
             return None
-        buffer = self._buffer
-        while buffer:
-            delivery = buffer.popleft()
-            if self._space.waiters and len(buffer) <= self._buffer_limit // 2:
-                self._space.notify_all()
-            if delivery.state == BUFFERED:
-                return self._hand_out(delivery)
-        return None
+        return self._hand_out_buffered()
 
     def _take(self, now: float) -> KafkaDelivery | None:
+        """The next delivery — a redelivery that is due first — handed out, or ``None``."""
         retry = self._retry
         while retry and retry[0][0] <= now:
             delivery = heapq.heappop(retry)[2]
             if delivery.state == RETRY:
-                return delivery
-        buffer = self._buffer
-        while buffer:
-            delivery = buffer.popleft()
-            if len(buffer) <= self._buffer_limit // 2:
-                self._space.notify_all()
-            if delivery.state == BUFFERED:
-                return delivery
-        return None
+                return self._hand_out(delivery)
+        return self._hand_out_buffered()
 
     def _hand_out(self, delivery: KafkaDelivery) -> KafkaDelivery:
         delivery.state = HANDED
@@ -484,18 +511,10 @@ class KafkaSubscription(Subscription):
         self._counters.in_flight -= 1
         if self._signal.waiters:
             self._signal.notify_all()
-        track, offset = delivery._track, delivery.offset
-        del track.pending[offset]
-        if self.group is not None and track.active:
-            outstanding = track.outstanding
-            if outstanding and outstanding[0] == offset:
-                outstanding.popleft()
-                done = track.done
-                while outstanding and outstanding[0] in done:
-                    done.discard(outstanding.popleft())
-                self._dirty.set()
-            else:
-                track.done.add(offset)
+        del delivery._track.pending[delivery.offset]
+        if self.group is not None and not self._unsaved:
+            self._unsaved = True
+            self._dirty.set()
 
     def _requeue(self, delivery: KafkaDelivery, delay: float) -> None:
         """Settle ``delivery`` for its holder and hand the record out again after ``delay`` (attempt + 1)."""
@@ -516,6 +535,7 @@ class KafkaSubscription(Subscription):
         while not self.closed:
             await self._dirty.wait()
             self._dirty.clear()
+            self._unsaved = False
             try:
                 await self._commit_now()
             except Exception as error:
@@ -528,11 +548,20 @@ class KafkaSubscription(Subscription):
         if not self.closed:
             await self._commit_now()
 
+    def _commit_point(self, track: _Track) -> int:
+        """The first offset of ``track`` not settled: everything below it may be committed."""
+        for offset in track.pending:  # the lowest unsettled offset handed out
+            return offset
+        for run in self._buffer:  # else the first one not handed out yet
+            if run.track is track:
+                return int(run.records[run.next].offset)
+        return track.next_fetch
+
     async def _commit_now(self, *, with_attempts: bool = False) -> None:
         async with self._commit_lock:
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             for partition, track in self._tracks.items():
-                point = track.commit_point()
+                point = self._commit_point(track)
                 metadata = encode_attempts((o, d.attempts_made) for o, d in track.pending.items()) \
                     if with_attempts else ""
                 if point > track.committed or metadata:
@@ -547,9 +576,9 @@ class KafkaSubscription(Subscription):
 
 
 class KafkaDelivery(Delivery):
-    """One record of a subscription, from the moment it is buffered: the buffer, the hand-out and the settling
-    all work on this one object (no separate buffer entry per record). A nack settles it for its holder and puts
-    a new delivery of the same record (``attempt`` + 1) in line, so the old one stays settled."""
+    """One hand-over of a record: the subscription's bookkeeping (pending, retry, settling) works on this object.
+    A nack settles it for its holder and puts a new delivery of the same record (``attempt`` + 1) in line, so the
+    old one stays settled."""
 
     __slots__ = ("_subscription", "_track", "attempt", "offset", "record", "state")
 
@@ -560,7 +589,7 @@ class KafkaDelivery(Delivery):
         self.offset = offset
         self.record = record
         self.attempt = attempt
-        self.state = BUFFERED
+        self.state = HANDED
 
     def __repr__(self) -> str:
         return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"

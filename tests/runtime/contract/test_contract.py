@@ -131,6 +131,19 @@ async def test_a_new_group_member_resumes_from_the_committed_position(adapter: A
     assert [(await take(later)).record.position for _ in range(2)] == positions[2:]
 
 
+async def test_the_committed_position_never_passes_an_unsettled_delivery(adapter: Adapter, channel: str) -> None:
+    """Acks finishing out of order: the group's committed position stays before the first one still out."""
+    member = await adapter.subscribe(channel, group="g", start=StartAt.EARLIEST, max_in_flight=10)
+    positions = await adapter.publish_many(channel, [msg(i) for i in range(4)])
+    taken = [await take(member) for _ in range(4)]
+    assert [d.record.position for d in taken] == positions
+    for index in (0, 2, 3):
+        await taken[index].ack()
+    assert await adapter.committed_position(channel, "g") == positions[0]
+    await taken[1].ack()
+    assert await adapter.committed_position(channel, "g") == positions[3]
+
+
 async def test_nack_redelivers_with_a_higher_attempt(adapter: Adapter, channel: str) -> None:
     subscription = await adapter.subscribe(channel, group="g")
     position = await adapter.publish(channel, msg(1))
