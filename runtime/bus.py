@@ -304,7 +304,8 @@ class Consumer:
             return
         key = None if envelope.idempotency_key is None else f"{envelope.type}\x00{envelope.idempotency_key}"
         if envelope.type not in self.types or (key is not None and key in self._handled_keys):
-            await delivery.ack()
+            if not delivery.ack_now():
+                await delivery.ack()
             return
         clock, running = self._clock, self._running
         started = running[task] = clock()
@@ -343,7 +344,8 @@ class Consumer:
             self._handled_keys[key] = None
             if len(self._handled_keys) > self.bus.idempotency_window:
                 self._handled_keys.popitem(last=False)
-        await delivery.ack()
+        if not delivery.ack_now():  # adapters whose ack waits for the broker
+            await delivery.ack()
 
     async def stop(self, drain_timeout: float) -> None:
         """Stop fetching, let in-flight handlers finish (cancel them after ``drain_timeout``), close.

@@ -254,11 +254,12 @@ def envelope_from_wire(wire: Any) -> Envelope[Any]:
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class _Attributes(msgspec.Struct, forbid_unknown_fields=True, rename={
+class _Attributes(msgspec.Struct, forbid_unknown_fields=True, gc=False, rename={
         "data_version": "dataversion", "correlation_id": "correlationid", "causation_id": "causationid",
         "partition_key": "partitionkey", "idempotency_key": "idempotencykey"}):
     """A structured-mode event exactly as ``envelope_from_wire`` accepts it, minus what the fast path leaves to
-    it: extension attributes (any unknown name), a ``dataversion`` written as a digit string."""
+    it: extension attributes (any unknown name), a ``dataversion`` written as a digit string. Not tracked by the
+    garbage collector (``gc=False``): one is made per event and it cannot be part of a cycle."""
 
     specversion: Literal["1.0"]
     id: _NonEmpty

@@ -368,11 +368,14 @@ class _MemoryDelivery(Delivery):
         return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
 
     async def ack(self) -> None:
-        if self._settled:
-            return
-        self._settled = True
-        if self._subscription._settle(self._pending, self.attempt):
-            self._subscription.adapter.recorder.add(self.record.channel, "acked")
+        self.ack_now()
+
+    def ack_now(self) -> bool:
+        if not self._settled:
+            self._settled = True
+            if self._subscription._settle(self._pending, self.attempt):
+                self._subscription.adapter.recorder.add(self.record.channel, "acked")
+        return True
 
     async def nack(self, delay: float = 0.0) -> None:
         if self._settled:

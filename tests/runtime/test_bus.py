@@ -347,20 +347,33 @@ async def test_dead_letter_channels_have_history(catalog: Catalog, order_v2: dic
         assert record.headers["x-error"] == "PoisonEvent: never"
 
 
+@pytest.mark.parametrize("awaited", [False, True], ids=["ack_now", "awaited ack"])
 async def test_a_failing_ack_is_reported_and_the_consumer_goes_on(bus: Bus, order_v2: dict[str, Any],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  awaited: bool) -> None:
+    """Whether the adapter acks without waiting (``ack_now``) or only through ``ack`` (``ack_now`` declines)."""
     from runtime.adapters import memory
     from runtime.errors import AdapterError
 
     failures: list[int] = []
-    original_ack = memory._MemoryDelivery.ack
+    original_ack_now = memory._MemoryDelivery.ack_now
 
-    async def ack(self: Any) -> None:
+    def fail_once() -> None:
         if not failures:
             failures.append(1)
             raise AdapterError("backend down")
-        await original_ack(self)
 
+    def ack_now(self: Any) -> bool:
+        if awaited:
+            return False
+        fail_once()
+        return original_ack_now(self)
+
+    async def ack(self: Any) -> None:
+        fail_once()
+        original_ack_now(self)
+
+    monkeypatch.setattr(memory._MemoryDelivery, "ack_now", ack_now)
     monkeypatch.setattr(memory._MemoryDelivery, "ack", ack)
     received: Received[Any] = Received()
     await bus.subscribe("order.placed", received, concurrency=2)  # the unsettled first one holds a slot

@@ -600,11 +600,14 @@ class KafkaDelivery(Delivery):
         return self.attempt - 1 if self.state == RETRY else self.attempt
 
     async def ack(self) -> None:
-        if self.state != HANDED:  # settled already, or dropped with its partition
-            return
-        subscription = self._subscription
-        subscription._settle(self)
-        subscription._counters.acked += 1
+        self.ack_now()
+
+    def ack_now(self) -> bool:
+        if self.state == HANDED:  # else settled already, or dropped with its partition
+            subscription = self._subscription
+            subscription._settle(self)
+            subscription._counters.acked += 1
+        return True
 
     async def nack(self, delay: float = 0.0) -> None:
         if self.state != HANDED:

@@ -49,10 +49,14 @@ class RedisDelivery(Delivery):
         return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
 
     async def ack(self) -> None:
-        if not self._settled:
+        self.ack_now()
+
+    def ack_now(self) -> bool:
+        if not self._settled:  # the XACK is queued and sent with others (``AckBatcher``): nothing to wait for
             self._settled = True
             self._owner.settled(self, "acked")
             self._owner.on_ack(self)
+        return True
 
     async def nack(self, delay: float = 0.0) -> None:
         if not self._settled:

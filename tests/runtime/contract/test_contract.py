@@ -144,6 +144,24 @@ async def test_the_committed_position_never_passes_an_unsettled_delivery(adapter
     assert await adapter.committed_position(channel, "g") == positions[3]
 
 
+async def test_ack_now_settles_like_ack(adapter: Adapter, channel: str) -> None:
+    """``ack_now`` (the bus's way to ack) settles at once where it says so; where it declines, ``ack`` does."""
+    member = await adapter.subscribe(channel, group="g", start=StartAt.EARLIEST, max_in_flight=10)
+    positions = await adapter.publish_many(channel, [msg(i) for i in range(2)])
+    first, second = await take(member), await take(member)
+    if not first.ack_now():
+        await first.ack()
+    assert first.ack_now() in (True, False)  # settling twice is a no-op
+    await second.nack(0.0)
+    assert await adapter.committed_position(channel, "g") == positions[0]
+    again = await take(member)
+    assert (again.record.position, again.attempt) == (positions[1], 2)
+    if not again.ack_now():
+        await again.ack()
+    assert await adapter.committed_position(channel, "g") == positions[1]
+    await nothing_arrives(member)
+
+
 async def test_nack_redelivers_with_a_higher_attempt(adapter: Adapter, channel: str) -> None:
     subscription = await adapter.subscribe(channel, group="g")
     position = await adapter.publish(channel, msg(1))
