@@ -27,7 +27,6 @@ Nothing here asserts on timings.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import copy
 import json
@@ -98,8 +97,6 @@ class Bench:
                 rate = await measure()
                 if round_:
                     rates[name].append(rate)
-                if os.environ.get('BENCH_VERBOSE'):
-                    print(f'    {name}: {rate:,.0f}/s', flush=True)
         return {name: max(found) for name, found in rates.items()}
 
     # -- publishing ----------------------------------------------------------------------------------------

@@ -81,7 +81,10 @@ class KafkaSettings:
     connect_timeout: float = 10.0
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
-    commit_interval_ms: int = 50
+    #: Least time between two offset commits of one subscription. Each commit is a broker round trip (on tansu
+    #: it held fetches: 50 ms cost group delivery ~10 % against 250 ms); a member that dies hard has the acks of
+    #: at most this long delivered again (at least once either way). Kafka's own auto-commit default is 5 s.
+    commit_interval_ms: int = 250
     probe_end_offsets: bool = True
     #: Records fetched per request by a subscription (its read-ahead beyond ``max_in_flight``).
     fetch_batch: int = 500
