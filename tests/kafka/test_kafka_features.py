@@ -184,3 +184,37 @@ def test_settings_from_the_environment() -> None:
         KafkaSettings(topic_template="fixed")
     with pytest.raises(ValueError, match="SASL_USERNAME"):
         KafkaSettings(security_protocol="SASL_PLAINTEXT")
+
+
+async def test_positions_after_a_partition_is_dropped_claim_only_what_was_handed_out() -> None:
+    """A rebalance takes a partition away while fetched records of it still wait: the positions of the records
+    of the other partitions (made when they were buffered) must not claim the dropped ones as passed, or a reader
+    resuming from them would skip those. No broker: fetched runs are fed to the subscription directly."""
+    from aiokafka.structs import ConsumerRecord
+    from runtime.adapters.kafka.consumer import STRUCTURED_HEADER, KafkaSubscription
+
+    class Stub:  # what the subscription asks of its aiokafka consumer here
+        def seek(self, *_: object) -> None:
+            return None
+
+    adapter = KafkaAdapter([ChannelSpec("multi", "kafka", {"partitions": 3})],
+                           settings=KafkaSettings(bootstrap_servers="127.0.0.1:1"))
+    info = adapter._topics["multi"]
+    subscription = KafkaSubscription(adapter, info, "g", None, [0, 0, 0], max_in_flight=100)
+    subscription.consumer = Stub()
+    for partition in range(3):
+        subscription._take_partition(partition, 0)
+
+    def run(partition: int, offsets: range) -> list[ConsumerRecord[bytes, bytes]]:
+        return [ConsumerRecord(info.name, partition, offset, 0, 0, None, b"{}", None, 0, 2,
+                               (STRUCTURED_HEADER,)) for offset in offsets]
+
+    subscription._enqueue(subscription._tracks[0], run(0, range(0, 3)))
+    subscription._enqueue(subscription._tracks[1], run(1, range(0, 2)))
+    first = subscription.take_ready()
+    assert first is not None and parse_position(first.record.position, info.name, 3).frontier == (0, None, None)
+    subscription._drop_track(subscription._tracks.pop(0))  # offsets 1 and 2 of partition 0 were never handed out
+    rest = [subscription.take_ready() for _ in range(2)]
+    assert [parse_position(d.record.position, info.name, 3).frontier for d in rest if d is not None] == [
+        (0, 0, None), (0, 1, None)]
+    assert subscription.take_ready() is None
