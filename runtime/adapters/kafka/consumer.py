@@ -168,8 +168,8 @@ class KafkaSubscription(Subscription):
         self._frontier_text: list[str] = [""] * info.partitions  # the frontier's entries as position text
         self._failure: BaseException | None = None
         self._assigned = asyncio.Event()
-        self._dirty = asyncio.Event()  # set when something was settled since the last commit began
-        self._unsaved = False  # mirrors ``_dirty`` (a flag test per ack instead of an Event method call)
+        self._unsaved = False  # something was settled since the last commit began (group members)
+        self._settled = Signal()  # wakes the committer when ``_unsaved`` turns true
         self._commit_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         settings = adapter.settings
@@ -432,14 +432,8 @@ class KafkaSubscription(Subscription):
                                          LazyHeaders(decode_headers, headers)))
         else:
             record = self._foreign_record(raw, f"{run.prefix}{offset}{run.suffix}", key)
-        held, track = run.held, run.track
-        delivery = track.pending[offset] = KafkaDelivery(self, track, offset, record,
-                                                         held.pop(offset, 0) + 1 if held else 1)
-        self.in_flight += 1  # _hand_out, inlined: this runs for every record
-        counters = self._counters
-        counters.delivered += 1
-        counters.in_flight += 1
-        return delivery
+        held = run.held
+        return self._hand_out(KafkaDelivery(self, run.track, offset, record, held.pop(offset, 0) + 1 if held else 1))
 
     def _foreign_record(self, raw: Any, position: str, key: str | None) -> Record:
         """A record another producer wrote: binary mode (``ce_`` headers) is turned into structured mode."""
@@ -507,14 +501,11 @@ class KafkaSubscription(Subscription):
     def _settle(self, delivery: KafkaDelivery) -> None:
         """``delivery`` (handed out or being dead-lettered, checked by the caller) is done with."""
         delivery.state = DONE
-        self.in_flight -= 1  # _release, inlined
-        self._counters.in_flight -= 1
-        if self._signal.waiters:
-            self._signal.notify_all()
+        self._release()
         del delivery._track.pending[delivery.offset]
         if self.group is not None and not self._unsaved:
             self._unsaved = True
-            self._dirty.set()
+            self._settled.notify_all()
 
     def _requeue(self, delivery: KafkaDelivery, delay: float) -> None:
         """Settle ``delivery`` for its holder and hand the record out again after ``delay`` (attempt + 1)."""
@@ -533,8 +524,9 @@ class KafkaSubscription(Subscription):
     async def _committer(self) -> None:
         interval = self.adapter.settings.commit_interval_ms / 1000
         while not self.closed:
-            await self._dirty.wait()
-            self._dirty.clear()
+            if not self._unsaved:
+                await self._settled.wait(None)  # close cancels this task
+                continue
             self._unsaved = False
             try:
                 await self._commit_now()
