@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runtime.catalog import Catalog
+from hipponot_pubsub.runtime.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,8 +25,9 @@ def example_catalog() -> Catalog:
         return catalog
     except (FileNotFoundError, ModuleNotFoundError):
         pass
-    from generator.codegen.bundle import bundle
-    from generator.registry import load_registry
+    from hipponot_pubsub.generator.codegen.bundle import bundle
+    from hipponot_pubsub.generator.registry import load_registry
+
     from tests.runtime.models import MODELS
 
     registry = load_registry(ROOT / "schemas")

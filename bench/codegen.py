@@ -8,7 +8,7 @@ bounded integers, enums, nullable fields, nested objects, arrays of objects in `
 definition files under ``common/`` referenced by relative path *or* by absolute ``$id``, and a ``pubsub.toml``
 with a few channels and several versions for some events. Then, in this one process:
 
-* **ours**: ``pubsub generate`` into an empty output folder, called in-process (``generator.cli.main``);
+* **ours**: ``pubsub generate`` into an empty output folder, called in-process (``hipponot_pubsub.generator.cli.main``);
 * **DCG alone**: one ``datamodel_code_generator.generate`` call on a copy of the same schemas in which the
   absolute-``$id`` refs were rewritten to relative paths (outside the timed section), with the option set of
   ``generator/codegen/models.py``;
@@ -45,9 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from datamodel_code_generator import generate
-
-from generator import cli
-from generator.codegen.models import dcg_options
+from hipponot_pubsub.generator import cli
+from hipponot_pubsub.generator.codegen.models import dcg_options
 
 SIZES = (50, 200, 800)
 QUICK_SIZES = (20, 50)
@@ -514,7 +513,8 @@ def ours(schemas: Path, out: Path, *, check: bool = False) -> Outcome:
 
 def ours_subprocess(schemas: Path, out: Path, *, check: bool = False) -> Outcome:
     """The same command in a fresh interpreter: what CI pays (interpreter start and imports included)."""
-    argv = [sys.executable, "-m", "generator", "--schemas", str(schemas), "generate", "--out", str(out), "-q"]
+    argv = [sys.executable, "-m", "hipponot_pubsub.generator", "--schemas", str(schemas), "generate", "--out", str(out),
+            "-q"]
     started = time.perf_counter()
     done = subprocess.run([*argv, "--check"] if check else argv, capture_output=True, text=True, check=False)
     return Outcome(done.returncode, time.perf_counter() - started, done.stdout, done.stderr)
@@ -655,9 +655,9 @@ def warm_up() -> None:
 
 def phase_split(size: int, runs: int = 2) -> dict[str, float]:
     """lint_registry / the models step inside build / the rest of build / write, timed without the profiler."""
-    from generator.codegen import pipeline
-    from generator.codegen.output import write_atomically
-    from generator.registry import lint_registry
+    from hipponot_pubsub.generator.codegen import pipeline
+    from hipponot_pubsub.generator.codegen.output import write_atomically
+    from hipponot_pubsub.generator.registry import lint_registry
 
     timings: dict[str, list[float]] = {}
     hook = "generate_models"  # patched in pipeline's namespace for the duration of the measurement
@@ -782,14 +782,14 @@ def markdown(rows: list[Row], runs: int, elapsed: float, changed: list[str]) -> 
         "",
         f"- size = event schema files; files = those + {len(common_schemas())} shared `common/*.json`; "
         "events = event types (some with 2-3 versions).",
-        "- Wall-clock, in-process (`generator.cli.main` / `datamodel_code_generator.generate`), modules imported "
-        "and one untimed warm-up run first; each generate writes into a fresh, empty folder.",
+        "- Wall-clock, in-process (`hipponot_pubsub.generator.cli.main` / `datamodel_code_generator.generate`), "
+        "modules imported and one untimed warm-up run first; each generate writes into a fresh, empty folder.",
         "- DCG alone: same schemas with absolute-`$id` refs rewritten to relative paths (untimed), same main "
         "options as `generator/codegen/models.py` (minus the per-event `base_class_map` and title renaming).",
         "- check after change = `--check` after editing one schema's description (full rebuild + compare, exit 1).",
         "- Peak RSS = process high-water mark after the size (cumulative: ours and DCG in the same process).",
-        "- new process = `python -m generator ... generate [--check]` as a subprocess (interpreter start and "
-        "imports included; what CI pays); `ours, new process` is a single run.",
+        "- new process = `python -m hipponot_pubsub.generator ... generate [--check]` as a subprocess "
+        "(interpreter start and imports included; what CI pays); `ours, new process` is a single run.",
         f"- Python {platform.python_version()}, datamodel-code-generator {dist_version('datamodel-code-generator')}, "
         f"{os.cpu_count()} CPUs, load average at the end {load}; total bench time {elapsed:.0f}s. "
         "Other work was running on the machine: treat differences under ~10% as noise.",

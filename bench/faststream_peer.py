@@ -31,12 +31,12 @@ import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
-from runtime.adapters.base import StartAt
-from runtime.adapters.redis.keys import ChannelKeys
-from runtime.bus import Bus
-from runtime.codec import encode
-from runtime.envelope import Envelope
-from runtime.testing import FAST_RETRY
+from hipponot_pubsub.runtime.adapters.base import StartAt
+from hipponot_pubsub.runtime.adapters.redis.keys import ChannelKeys
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.codec import encode
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.testing import FAST_RETRY
 
 from generated.subscribers import OrderPlacedSubscriber
 
@@ -76,7 +76,8 @@ class Peer:
         await self.broker.start()
         os.environ["PUBSUB_REDIS_URL"] = self.url  # the adapter reads its settings from the environment
         os.environ["PUBSUB_REDIS_PREFIX"] = f"peer{self.run}"
-        self.bus = Bus(self.catalog, adapters={"kafka": "runtime.adapters.memory:memory_adapter_factory"},
+        self.bus = Bus(self.catalog, adapters={
+            "kafka": "hipponot_pubsub.runtime.adapters.memory:memory_adapter_factory"},
                        retry=FAST_RETRY, idempotency_window=0)
         await self.bus.start()
 

@@ -46,10 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 def serve() -> None:
     import uvicorn
+    from hipponot_pubsub.runtime.catalog import Catalog
+    from hipponot_pubsub.runtime.http import GracefulServer, ServiceSettings, create_app
+    from hipponot_pubsub.runtime.http.plugin import service_of
     from litestar import get, post
-    from runtime.catalog import Catalog
-    from runtime.http import GracefulServer, ServiceSettings, create_app
-    from runtime.http.plugin import service_of
 
     from generated import OrderPlacedV2
 
@@ -413,7 +413,7 @@ def main() -> None:
         readers_main(url, int(count), int(sampled))
         return
 
-    from runtime.catalog import Catalog
+    from hipponot_pubsub.runtime.catalog import Catalog
 
     catalog = Catalog.from_package("generated")
     spec = catalog.spec("order.placed", 2)

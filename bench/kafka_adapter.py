@@ -39,14 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from runtime.adapters.base import Message, StartAt
-from runtime.adapters.kafka import KafkaSettings, adapter_factory
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.envelope import Envelope
-
-from generator.codegen.bundle import bundle
-from generator.registry import load_registry
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import load_registry
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.adapters.kafka import KafkaSettings, adapter_factory
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "notifications"

@@ -11,9 +11,9 @@ import asyncio
 import time
 from typing import Any
 
-from runtime.bus import Bus
-from runtime.envelope import Envelope
-from runtime.testing import memory_bus
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.testing import memory_bus
 
 from ._setup import example_catalog, sample_order
 

@@ -43,13 +43,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runtime.adapters.base import Adapter, StartAt
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.adapters.redis.connection import shared_client
-from runtime.adapters.redis.keys import ChannelKeys
-from runtime.bus import Bus
-from runtime.catalog import Catalog, ChannelSpec
-from runtime.envelope import Envelope
+from hipponot_pubsub.runtime.adapters.base import Adapter, StartAt
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.adapters.redis.connection import shared_client
+from hipponot_pubsub.runtime.adapters.redis.keys import ChannelKeys
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.envelope import Envelope
 
 from generated.subscribers import OrderPlacedSubscriber
 
@@ -99,7 +99,7 @@ class Server:
 
 
 def example_order() -> dict[str, Any]:
-    from generator.registry import load_registry
+    from hipponot_pubsub.generator.registry import load_registry
 
     example = load_registry(ROOT / "schemas").event_version("order.placed", 2).schema["examples"][0]
     return copy.deepcopy(example)  # type: ignore[no-any-return]
@@ -133,7 +133,7 @@ class Bench:
         self.profile = profile
         self.catalog = Catalog.from_package("generated")
         self.order = example_order()
-        self.bus = Bus(self.catalog, adapters={"redis": self._redis, "kafka": "runtime.adapters.memory:"
+        self.bus = Bus(self.catalog, adapters={"redis": self._redis, "kafka": "hipponot_pubsub.runtime.adapters.memory:"
                                                "memory_adapter_factory"})
         self._streams = 0
 

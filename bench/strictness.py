@@ -20,12 +20,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from hipponot_pubsub.generator.cli import main as pubsub
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import load_registry
+from hipponot_pubsub.runtime.model import VALIDATED, validator_from_bundle
 from pydantic import ValidationError
-from runtime.model import VALIDATED, validator_from_bundle
 
-from generator.cli import main as pubsub
-from generator.codegen.bundle import bundle
-from generator.registry import load_registry
 from tests.codegen.test_differential import mutations
 
 

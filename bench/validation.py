@@ -11,10 +11,10 @@ import sys
 from typing import Any
 
 import orjson
+from hipponot_pubsub.runtime.codec import decode, encode
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.model import VALIDATED, trusted_reader
 from pydantic import BaseModel, ConfigDict
-from runtime.codec import decode, encode
-from runtime.envelope import Envelope
-from runtime.model import VALIDATED, trusted_reader
 
 from tests.runtime.models import OrderPlacedV2 as PlainOrderPlacedV2
 

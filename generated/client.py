@@ -5,15 +5,15 @@
 ``OrderPlacedPublisher(bus).publish(...)``; the service validates the event at its boundary and answers once its
 adapter stored it. ``OrderPlacedHttpPublisher(client).subscribe()`` streams that type back over Server-Sent
 Events (resuming without gap after a dropped connection) as ``Envelope[OrderPlaced]``. ``Sync...`` classes publish
-without an event loop. ``client`` is a ``runtime.client.AsyncPubSubClient`` (``PubSubClient`` for ``Sync...``).
+without an event loop. ``client`` is a ``hipponot_pubsub.runtime.client.AsyncPubSubClient`` (``PubSubClient`` for ``Sync...``).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from runtime.client import AsyncPubSubClient, PubSubClient
-from runtime.client.typed import HttpPublisher, SyncHttpPublisher
+from hipponot_pubsub.runtime.client import AsyncPubSubClient, PubSubClient
+from hipponot_pubsub.runtime.client.typed import HttpPublisher, SyncHttpPublisher
 
 from .models.notifications.notification_requested_v1 import NotificationRequestedV1
 from .models.orders.order_cancelled_v1 import OrderCancelledV1

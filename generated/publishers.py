@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from runtime.publisher import Publisher
+from hipponot_pubsub.runtime.publisher import Publisher
 
 from .models.notifications.notification_requested_v1 import NotificationRequestedV1
 from .models.orders.order_cancelled_v1 import OrderCancelledV1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from runtime.subscriber import Subscriber
+from hipponot_pubsub.runtime.subscriber import Subscriber
 
 from .models.notifications.notification_requested_v1 import NotificationRequestedV1
 from .models.orders.order_cancelled_v1 import OrderCancelledV1

@@ -1,4 +1,4 @@
-"""``python -m generator`` is the ``pubsub`` command."""
+"""``python -m hipponot_pubsub.generator`` is the ``pubsub`` command."""
 
 import sys
 

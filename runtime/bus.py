@@ -55,15 +55,15 @@ from .idempotency import IdempotencyWindow
 from .metrics import MetricsSnapshot
 from .retry import RetryPolicy
 
-logger = logging.getLogger("runtime.bus")
+logger = logging.getLogger("hipponot_pubsub.runtime.bus")
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
 
 #: Adapter kinds the bus knows how to build, as ``"module:factory"`` imported on first use.
 DEFAULT_ADAPTER_FACTORIES: Mapping[str, str] = {
-    "memory": "runtime.adapters.memory:memory_adapter_factory",
-    "redis": "runtime.adapters.redis:adapter_factory",
-    "kafka": "runtime.adapters.kafka:adapter_factory",
+    "memory": "hipponot_pubsub.runtime.adapters.memory:memory_adapter_factory",
+    "redis": "hipponot_pubsub.runtime.adapters.redis:adapter_factory",
+    "kafka": "hipponot_pubsub.runtime.adapters.kafka:adapter_factory",
 }
 
 FETCH_RETRY_FIRST_PAUSE = 0.05

@@ -207,7 +207,7 @@ def envelope_from_wire(wire: Any) -> Envelope[Any]:
     """Read a structured-mode object; checks the attributes' shapes, not ``data`` (that is the catalog's job).
 
     ``dataversion`` may be absent in events written by other tools (or a digit string, as in binary-mode
-    headers); absent, it is 0 and the decoder picks the version (see ``runtime.codec``). Hot path: one pass
+    headers); absent, it is 0 and the decoder picks the version (see ``..codec``). Hot path: one pass
     of cheap checks, details only when something is wrong.
     """
     if type(wire) is not dict:

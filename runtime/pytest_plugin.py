@@ -2,7 +2,7 @@
 
 ``pubsub_catalog`` reads the generated package (``generated``, or the ``--pubsub-package`` option); override
 the fixture in a conftest to use another catalog. ``pubsub_bus`` is a started in-memory bus (see
-``runtime.testing``) that is stopped, draining handlers, after the test.
+``hipponot_pubsub.runtime.testing``) that is stopped, draining handlers, after the test.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from .retry import RetryPolicy
 
 T = TypeVar("T", bound=BaseModel)
 
-#: Tells generated models (``runtime.model.EventPayload``) the bus already gave the JSON Schema verdict.
+#: Tells generated models (``hipponot_pubsub.runtime.model.EventPayload``) the bus already gave the JSON Schema verdict.
 _ALREADY_VALIDATED = {VALIDATED: True}
 TypedHandler = Callable[[Envelope[T]], Awaitable[None]]
 

@@ -38,6 +38,10 @@ if __package__ in (None, ""):  # run as a script: make ``examples.shop`` importa
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import uvicorn
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.errors import ValidationFailed
+from hipponot_pubsub.runtime.http import PubSubPlugin, PubSubService, ServiceSettings
+from hipponot_pubsub.runtime.http.app import GracefulServer
 from litestar import Litestar, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -45,10 +49,6 @@ from litestar.params import JSONBody
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from pydantic import ValidationError
-from runtime.catalog import Catalog
-from runtime.errors import ValidationFailed
-from runtime.http import PubSubPlugin, PubSubService, ServiceSettings
-from runtime.http.app import GracefulServer
 
 from generated import OrderPlaced, OrderPlacedPublisher
 

@@ -32,10 +32,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``examples.shop`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from runtime.adapters.base import StartAt
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.envelope import Envelope
+from hipponot_pubsub.runtime.adapters.base import StartAt
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
 
 from generated import (
     NotificationRequested,

@@ -1,7 +1,7 @@
 """Which JSON Schema keywords a generated pydantic model cannot express.
 
-The model's JSON Schema check (``runtime.model.EventPayload``) and the runtime's boundary validation enforce
-these; the manifest lists them per event version so a reader knows the model's type hints are not the
+The model's JSON Schema check (``hipponot_pubsub.runtime.model.EventPayload``) and the runtime's boundary
+validation enforce these; the manifest lists them per event version so a reader knows the model's type hints are not the
 whole contract.
 """
 
@@ -43,7 +43,7 @@ _DELEGATED = frozenset(DELEGATED)
 
 def _python_only_patterns(schema: Mapping[str, Any]) -> list[str]:
     """``pattern``/``patternProperties`` the models leave out: no Rust regex is sure to mean the same
-    (``generator.codegen.patterns``)."""
+    (``hipponot_pubsub.generator.codegen.patterns``)."""
     found = []
     if isinstance(pattern := schema.get("pattern"), str) and rust_pattern(pattern) is None:
         found.append("pattern")

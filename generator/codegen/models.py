@@ -31,26 +31,33 @@ from .bundle import reachable_documents
 from .names import class_name, module_path, unique
 from .patterns import rust_pattern
 
-BASE_CLASS = "runtime.model.PayloadModel"
-EVENT_BASE_CLASS = "runtime.model.EventPayload"
+BASE_CLASS = "hipponot_pubsub.runtime.model.PayloadModel"
+EVENT_BASE_CLASS = "hipponot_pubsub.runtime.model.EventPayload"
 
 #: The models must accept every instance ``jsonschema`` accepts (an event's root model then refuses what the
-#: schema refuses: ``runtime.model.EventPayload``). ``_rewrite_refs`` adapts each schema for that before
+#: schema refuses: ``hipponot_pubsub.runtime.model.EventPayload``). ``_rewrite_refs`` adapts each schema for that before
 #: datamodel-code-generator reads it:
 #:
 #: * a ``format`` keeps a typed field only where the type reads every string the reference's format checker
 #:   accepts, and only where that checker asserts the format at all (the checker of the event's root dialect:
 #:   ``uuid`` is not checked under draft-07, ``duration`` not without ``isoduration``...); elsewhere the field
-#:   is the plain JSON type. Formats typed with ``runtime.model.JsonFormat`` (pydantic's own types refuse a
-#:   final "\n" or odd UUID spellings):
-TYPED_FORMATS = {"date-time": "runtime.model.DateTime", "time": "runtime.model.Time", "uuid": "runtime.model.Uuid"}
+#:   is the plain JSON type. Formats typed with ``hipponot_pubsub.runtime.model.JsonFormat`` (pydantic's own types
+#:   refuse a final "\n" or odd UUID spellings):
+TYPED_FORMATS = {
+    "date-time": "hipponot_pubsub.runtime.model.DateTime",
+    "time": "hipponot_pubsub.runtime.model.Time",
+    "uuid": "hipponot_pubsub.runtime.model.Uuid",
+}
 #:   Formats whose datamodel-code-generator type accepts all the checker accepts: pydantic reads every date
 #:   ``date.fromisoformat`` reads from YYYY-MM-DD; ``IPv4Address``/``IPv6Address`` are the checker's own calls.
 KEPT_FORMATS = frozenset({"date", "ipv4", "ipv6"})
 #: * an ``integer``/``number`` whose bounds admit what pydantic's ``int`` (floats from 2**63: ``1e20``) or
-#:   ``float`` (integers beyond 1.8e308) refuse is typed with ``runtime.model.JsonNumber`` (limit: bounds that
-#:   keep every value clear of it):
-NUMBER_TYPES = {"integer": ("runtime.model.Integer", 2**63), "number": ("runtime.model.Number", 1e308)}
+#:   ``float`` (integers beyond 1.8e308) refuse is typed with ``hipponot_pubsub.runtime.model.JsonNumber`` (limit:
+#:   bounds that keep every value clear of it):
+NUMBER_TYPES = {
+    "integer": ("hipponot_pubsub.runtime.model.Integer", 2**63),
+    "number": ("hipponot_pubsub.runtime.model.Number", 1e308),
+}
 #: * a ``multipleOf`` stays only as an integer on an ``integer``: pydantic's float check refuses values
 #:   jsonschema's float division accepts (-68963174495437.3 for 0.01);
 #: * patterns are rewritten for pydantic's Rust engine to give ``re.search``'s verdict (``patterns.rust_pattern``:

@@ -1,6 +1,6 @@
 """Compile a loaded registry into the files of the generated package, in memory.
 
-Nothing is written here: :mod:`generator.codegen.output` writes (atomically) or compares (``--check``).
+Nothing is written here: :mod:`hipponot_pubsub.generator.codegen.output` writes (atomically) or compares (``--check``).
 Everything is deterministic: sorted inputs, no timestamps, canonical JSON.
 """
 
@@ -46,7 +46,7 @@ class EventInfo:
 def _environment() -> jinja2.Environment:
     """One environment per process: each template is compiled once (and again only if its file changes)."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("generator.codegen", "templates"),
+        loader=jinja2.PackageLoader("hipponot_pubsub.generator.codegen", "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

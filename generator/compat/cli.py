@@ -57,7 +57,7 @@ def cmd_compat(args: argparse.Namespace) -> int:
 
 
 def _problems(problems: Any, fmt: str, out: TextIO, heading: str) -> None:
-    from generator.registry import format_problems
+    from hipponot_pubsub.generator.registry import format_problems
 
     if fmt == "json":
         print(format_problems(problems, "json"), file=out)
@@ -126,9 +126,9 @@ def run_compat(
     out = out or sys.stdout
     err = err or (out if fmt != "text" else sys.stderr)
     try:
-        from generator.registry import lint_registry
+        from hipponot_pubsub.generator.registry import lint_registry
     except ImportError:  # pragma: no cover - the loader ships with the package
-        print("error: the registry loader (generator.registry) is not available", file=err)
+        print("error: the registry loader (hipponot_pubsub.generator.registry) is not available", file=err)
         return EXIT_USAGE
     registry, problems = lint_registry(schemas)
     if problems or registry is None:

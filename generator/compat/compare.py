@@ -2,7 +2,7 @@
 
 This is the layer that knows about levels: BACKWARD/FORWARD/FULL pick the directions that must hold, the
 ``_TRANSITIVE`` variants compare a new version with every earlier one instead of only the previous one.
-It takes plain mappings of :class:`~generator.compat.nodes.Side` so it does not depend on the loader.
+It takes plain mappings of :class:`~hipponot_pubsub.generator.compat.nodes.Side` so it does not depend on the loader.
 """
 
 from __future__ import annotations

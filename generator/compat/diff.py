@@ -1,10 +1,10 @@
 """The schema-diff engine: walk two schemas side by side and report every change as a :class:`Change`.
 
-The engine detects; it does not judge. Each change carries a rule id from :mod:`generator.compat.rules`,
+The engine detects; it does not judge. Each change carries a rule id from :mod:`hipponot_pubsub.generator.compat.rules`,
 where the verdict for each direction and rule set lives. Both sides are walked with their own resolver, so a
 change inside a ``$ref``'d shared definition is found and located in the file that holds it. Recursive
 schemas are compared once per pair of places (a recursion guard), and ``allOf``/``$ref`` are flattened first
-(see :mod:`generator.compat.view`) so a refactoring that moves a constraint does not read as a change.
+(see :mod:`hipponot_pubsub.generator.compat.view`) so a refactoring that moves a constraint does not read as a change.
 """
 
 from __future__ import annotations

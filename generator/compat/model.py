@@ -83,8 +83,8 @@ def short_uri(uri: str) -> str:
 class Change:
     """One difference the engine found between two schemas, before any rule set judges it.
 
-    ``change`` is a rule id (see :mod:`generator.compat.rules`); ``model`` is the content model that decides the
-    strict verdict for property changes; ``path`` is where in the *data* the change applies (a JSON pointer
+    ``change`` is a rule id (see :mod:`hipponot_pubsub.generator.compat.rules`); ``model`` is the content model that
+    decides the strict verdict for property changes; ``path`` is where in the *data* the change applies (a JSON pointer
     whose ``*`` tokens stand for any array item or any undeclared property name); ``detail`` says what changed
     ("maxLength tightened from 20 to 10").
     """

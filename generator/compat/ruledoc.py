@@ -1,7 +1,7 @@
-"""The rule table in Markdown, generated from :data:`generator.compat.rules.RULES` so the docs never drift.
+"""The rule table in Markdown, generated from :data:`..rules.RULES` so the docs never drift.
 
 ``docs/compatibility.md`` holds the table between two marker comments; a test fails when it differs from
-what this module renders. Refresh it with ``python -m generator.compat.ruledoc docs/compatibility.md``
+what this module renders. Refresh it with ``python -m hipponot_pubsub.generator.compat.ruledoc docs/compatibility.md``
 (add ``--check`` to only verify).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from .model import Effect
 from .rules import RULES, Rule
 
-BEGIN = "<!-- BEGIN GENERATED RULE TABLE (python -m generator.compat.ruledoc docs/compatibility.md) -->"
+BEGIN = "<!-- BEGIN GENERATED RULE TABLE (python -m hipponot_pubsub.generator.compat.ruledoc docs/compatibility.md) -->"
 END = "<!-- END GENERATED RULE TABLE -->"
 
 _CELL = {Effect.OK: "ok", Effect.BREAKS: "**breaks**", Effect.UNKNOWN: "**undecided** (breaking)"}
@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if current == wanted:
         return 0
     if args.check:
-        print(f"{args.file}: rule table is out of date; run python -m generator.compat.ruledoc {args.file}")
+        print(f"{args.file}: rule table is out of date; "
+              f"run python -m hipponot_pubsub.generator.compat.ruledoc {args.file}")
         return 1
     args.file.write_text(wanted, encoding="utf-8")
     return 0

@@ -39,7 +39,7 @@ class Problem:
 
 
 class RegistryError(Exception):
-    """Raised by :func:`generator.registry.load_registry` with every problem found."""
+    """Raised by :func:`hipponot_pubsub.generator.registry.load_registry` with every problem found."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = sorted(problems)

@@ -1,6 +1,7 @@
 """Client transport of the HTTP service: publish (async and sync), stream channels over SSE with resume.
 
-The generated ``client.py`` builds typed publishers on ``runtime.client.typed``; this package is usable alone.
+The generated ``client.py`` builds typed publishers on ``hipponot_pubsub.runtime.client.typed``; this package is
+usable alone.
 """
 
 from .stream import Backoff, EventStream, raw_envelope, subscribe, typed_reader

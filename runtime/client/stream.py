@@ -32,7 +32,7 @@ from ..jsonparse import parse_json
 from ..model import VALIDATED
 from .transport import AsyncPubSubClient, ServiceError, raise_for_problem
 
-logger = logging.getLogger("runtime.client")
+logger = logging.getLogger("hipponot_pubsub.runtime.client")
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

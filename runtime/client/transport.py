@@ -113,7 +113,7 @@ def _batch_content(events: Iterable[Mapping[str, Any] | Envelope[Any]]) -> bytes
 
 
 class AsyncPubSubClient:
-    """Publishes to (and streams from, see ``runtime.client.stream``) a pubsub service. ``async with`` it."""
+    """Publishes to (and streams from, see ``.stream``) a pubsub service. ``async with`` it."""
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  http: httpx.AsyncClient | None = None) -> None:

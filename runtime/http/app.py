@@ -30,7 +30,7 @@ from .errors import EXCEPTION_HANDLERS
 from .plugin import PubSubPlugin, PubSubService, service_of
 from .settings import ServiceSettings
 
-logger = logging.getLogger("runtime.http")
+logger = logging.getLogger("hipponot_pubsub.runtime.http")
 
 
 def create_app(

@@ -2,7 +2,7 @@
 
 One AsyncAPI channel per registry channel, at the address of its SSE stream; one message per event version,
 whose payload is the CloudEvents structured-mode envelope with ``data`` constrained by the version's JSON Schema
-(the self-contained document of ``runtime.http.registry.compound_schema``, given in its own dialect through
+(the self-contained document of ``.registry.compound_schema``, given in its own dialect through
 AsyncAPI's multi-format schema object). Operations are from the service's point of view: it *receives*
 events published with ``POST /events`` and *sends* them to SSE subscribers.
 """

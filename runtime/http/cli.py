@@ -1,11 +1,11 @@
 """``pubsub serve``: run the HTTP service with uvicorn.
 
-Wired into the main CLI through ``generator.cli._plugins()`` (``add_parser(commands, common)``); also runnable
-alone as ``python -m runtime.http.cli serve ...``.
+Wired into the main CLI through the ``pubsub.commands`` entry point (``add_parser(commands, common)``); also
+runnable alone as ``python -m hipponot_pubsub.runtime.http.cli serve ...``.
 
 ``pubsub serve --memory`` runs every channel on the in-memory adapter (no outside service), for local work;
 without it each channel uses the adapter the registry names. Settings come from the environment
-(``runtime.http.settings``); ``--anonymous`` allows requests without a token and says so.
+(``hipponot_pubsub.runtime.http.settings``); ``--anonymous`` allows requests without a token and says so.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m runtime.http.cli")
+    parser = argparse.ArgumentParser(prog="python -m hipponot_pubsub.runtime.http.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     add_parser(commands, lambda _parser: None)
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..jsonparse import dump_json
 
-logger = logging.getLogger("runtime.http")
+logger = logging.getLogger("hipponot_pubsub.runtime.http")
 
 PROBLEM_JSON = "application/problem+json"
 _PREFIX = "urn:hipponot-pubsub:problem:"

@@ -6,7 +6,7 @@ Each service has its own ``CollectorRegistry`` (two apps in one process, as in t
   (route = the path template, so ids in paths do not explode cardinality), recorded by an ASGI middleware;
 * SSE: ``pubsub_sse_clients``, ``pubsub_sse_events_sent_total``, ``pubsub_sse_disconnects_total{reason}``;
 * adapters, read from ``Bus.metrics()`` at scrape time: ``pubsub_events_<counter>_total{adapter,channel}``
-  for every counter of ``runtime.metrics.ChannelMetrics``, ``pubsub_events_in_flight``, and the
+  for every counter of ``hipponot_pubsub.runtime.metrics.ChannelMetrics``, ``pubsub_events_in_flight``, and the
   ``pubsub_publish_latency_seconds`` / ``pubsub_handler_latency_seconds`` histograms.
 """
 

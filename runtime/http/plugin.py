@@ -3,8 +3,8 @@
 .. code-block:: python
 
     from litestar import Litestar
-    from runtime.catalog import Catalog
-    from runtime.http import PubSubPlugin, PubSubService
+    from hipponot_pubsub.runtime.catalog import Catalog
+    from hipponot_pubsub.runtime.http import PubSubPlugin, PubSubService
 
     service = PubSubService(Catalog.from_package("generated"))
     app = Litestar(route_handlers=[...your routes...], plugins=[PubSubPlugin(service, path="/pubsub")])
@@ -35,7 +35,7 @@ from .registry import CompatChecker, generator_compat_checker
 from .settings import ServiceSettings
 from .sse import StreamHub
 
-logger = logging.getLogger("runtime.http")
+logger = logging.getLogger("hipponot_pubsub.runtime.http")
 
 STATE_KEY = "pubsub"
 

@@ -120,9 +120,9 @@ class CompatChecker(Protocol):
 
 
 def generator_compat_checker() -> CompatChecker:
-    """The checker of ``generator.compat`` if importable, else one that raises ``CompatUnavailable``."""
+    """The checker of ``hipponot_pubsub.generator.compat`` if importable, else one that raises ``CompatUnavailable``."""
     try:
-        compat = importlib.import_module("generator.compat")
+        compat = importlib.import_module("hipponot_pubsub.generator.compat")
         referencing = importlib.import_module("referencing")
         referencing_jsonschema = importlib.import_module("referencing.jsonschema")
     except ImportError as error:

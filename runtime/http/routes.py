@@ -19,7 +19,7 @@ GET      ``/metrics``                                                  (none)   
 GET      ``/schema`` (Litestar)                                        (none)             OpenAPI documents
 =======  ============================================================  =================  ==========================
 
-Errors are problem+json documents (``runtime.http.errors``): 400 malformed JSON or bad position, 401/403,
+Errors are problem+json documents (``.errors``): 400 malformed JSON or bad position, 401/403,
 404 unknown type/channel/version, 413 body or batch too large, 415 content type, 422 invalid event or schema
 violations (each with its JSON pointer), 503 (+ ``Retry-After``) over the subscriber limit or adapter down.
 """

@@ -5,7 +5,7 @@ Environment variables (all optional):
 ==============================  ===========  ===============================================================
 variable                        default      meaning
 ==============================  ===========  ===============================================================
-``PUBSUB_TOKENS``               (none)       bearer tokens and their scopes, JSON (see ``runtime.http.auth``)
+``PUBSUB_TOKENS``               (none)       bearer tokens and their scopes, JSON (see ``.auth``)
 ``PUBSUB_TOKENS_FILE``          (none)       the same JSON, read from a file
 ``PUBSUB_ALLOW_ANONYMOUS``      ``0``        ``1``: requests without a token get every scope (local development)
 ``PUBSUB_MAX_BODY_BYTES``       1048576      larger request bodies are refused with 413
@@ -61,7 +61,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """Limits and behaviour of one service instance. ``tokens_json`` is parsed by ``runtime.http.auth``."""
+    """Limits and behaviour of one service instance. ``tokens_json`` is parsed by ``.auth``."""
 
     tokens_json: str | None = None
     allow_anonymous: bool = False

@@ -52,7 +52,7 @@ from ..adapters.base import Adapter, Record, StartAt, Subscription
 from ..jsonparse import dump_json, parse_json
 from .settings import ServiceSettings
 
-logger = logging.getLogger("runtime.http.sse")
+logger = logging.getLogger("hipponot_pubsub.runtime.http.sse")
 
 EVENT_STREAM = "text/event-stream"
 HISTORY_PAGE = 500

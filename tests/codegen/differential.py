@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from generator.registry import EventVersion, Registry
+from hipponot_pubsub.generator.registry import EventVersion, Registry
 
 UUID = "3f9c2a1e-8b7d-4c55-9a0e-2d41f6b7c813"
 

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import Registry, load_registry
+from hipponot_pubsub.runtime.model import VALIDATED, trusted_reader, validator_from_bundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from pydantic import BaseModel, ValidationError
-from runtime.model import VALIDATED, trusted_reader, validator_from_bundle
-
-from generator.codegen.bundle import bundle
-from generator.registry import Registry, load_registry
 
 from .conftest import FIXTURES, ROOT
 from .differential import UUID, inline_refs, mutations
@@ -66,7 +65,7 @@ def event_cases() -> list[tuple[str, str, int]]:
 
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from generator.cli import main
+    from hipponot_pubsub.generator.cli import main
 
     out_root = tmp_path_factory.mktemp("diff")
     for package, root in REGISTRIES.items():

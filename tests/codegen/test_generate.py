@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from generator.cli import main
-from generator.codegen import output
-from generator.codegen.names import NameCollision, class_name, module_path, unique
+from hipponot_pubsub.generator.cli import main
+from hipponot_pubsub.generator.codegen import output
+from hipponot_pubsub.generator.codegen.names import NameCollision, class_name, module_path, unique
 
 from .conftest import FIXTURES, ROOT, Generate
 
@@ -173,7 +172,7 @@ def test_colliding_event_types_are_a_clear_error(tmp_path: Path, capsys: pytest.
 def test_quick_check_detects_tampering(tmp_path: Path) -> None:
     out = tmp_path / "gen"
     assert generate(EXAMPLE, out) == 0
-    from generator.codegen.pipeline import inputs_digest
+    from hipponot_pubsub.generator.codegen.pipeline import inputs_digest
 
     digest = inputs_digest(EXAMPLE, "generated")
     assert output.quick_check(out, digest)

@@ -18,8 +18,8 @@ from generated import (
     UserRegistered,
     UserRegisteredPublisher,
 )
-from runtime.bus import Bus
-from runtime.envelope import Envelope
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.envelope import Envelope
 """
 
 CORRECT = """

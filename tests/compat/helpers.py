@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import referencing.jsonschema
+from hipponot_pubsub.generator.compat import Side
+from hipponot_pubsub.generator.compat.diff import diff_schemas
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
-
-from generator.compat import Side
-from generator.compat.diff import diff_schemas
 
 ROOT = "file:///event.json"
 

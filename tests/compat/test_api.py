@@ -8,9 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from generator.cli import main
-from generator.compat.api import api_surface, compare_api
+from hipponot_pubsub.generator.cli import main
+from hipponot_pubsub.generator.compat.api import api_surface, compare_api
 
 ROOT = Path(__file__).parent.parent.parent
 

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 try:
-    from generator.registry import load_registry  # noqa: F401
+    from hipponot_pubsub.generator.registry import load_registry  # noqa: F401
 except ImportError:  # pragma: no cover - depends on the loader being present
-    pytest.skip("generator.registry.load_registry is not importable yet (the loader has not landed)",
+    pytest.skip("hipponot_pubsub.generator.registry.load_registry is not importable yet (the loader has not landed)",
                 allow_module_level=True)  # fmt: skip
 
 if shutil.which("git") is None:  # pragma: no cover
     pytest.skip("git is not installed", allow_module_level=True)
 
-from generator.compat.cli import add_parser
+from hipponot_pubsub.generator.compat.cli import add_parser
 
 TOML = """
 [registry]

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 import pytest
-
-from generator.compat import (
+from hipponot_pubsub.generator.compat import (
     EventHistory,
     Level,
     Severity,
@@ -16,8 +15,8 @@ from generator.compat import (
     check_registry,
     parse_accept,
 )
-from generator.compat.formats import format_github, format_json, format_text
-from generator.compat.levels import LEVEL_NAMES
+from hipponot_pubsub.generator.compat.formats import format_github, format_json, format_text
+from hipponot_pubsub.generator.compat.levels import LEVEL_NAMES
 
 from .helpers import side
 

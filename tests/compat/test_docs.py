@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.compat.ruledoc import BEGIN, END, main, render_rule_table, splice
-from generator.compat.rules import RULES
+from hipponot_pubsub.generator.compat.ruledoc import BEGIN, END, main, render_rule_table, splice
+from hipponot_pubsub.generator.compat.rules import RULES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "compatibility.md"
 
@@ -13,7 +13,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "compatibility.md"
 def test_doc_table_matches_rules_data() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert splice(text, render_rule_table()) == text, (
-        "docs/compatibility.md is out of date: run python -m generator.compat.ruledoc docs/compatibility.md"
+        "docs/compatibility.md is out of date: "
+        "run python -m hipponot_pubsub.generator.compat.ruledoc docs/compatibility.md"
     )
 
 
@@ -34,8 +35,8 @@ def test_check_mode(tmp_path: Path) -> None:
 
 
 def test_neutral_changes_are_ok_in_every_rule_set() -> None:
-    from generator.compat.diff import NEUTRAL_CHANGES
-    from generator.compat.model import Effect
+    from hipponot_pubsub.generator.compat.diff import NEUTRAL_CHANGES
+    from hipponot_pubsub.generator.compat.model import Effect
 
     for rule in RULES:
         neutral = all(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from generator.compat import Direction, Severity, compare, diff_schemas
-from generator.compat.levels import FULL
-from generator.compat.nodes import UnresolvableRef
+from hipponot_pubsub.generator.compat import Direction, Severity, compare, diff_schemas
+from hipponot_pubsub.generator.compat.levels import FULL
+from hipponot_pubsub.generator.compat.nodes import UnresolvableRef
 
 from .helpers import ROOT, change_ids, side
 
@@ -265,7 +264,7 @@ def test_unresolvable_ref_raises_with_location() -> None:
 
 
 def test_side_uri_defaults_to_resolver_base() -> None:
-    from generator.compat import Side
+    from hipponot_pubsub.generator.compat import Side
 
     s = side({"type": "string"})
     assert Side(s.schema, s.resolver).base_uri == ROOT

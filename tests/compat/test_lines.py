@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from generator.compat.lines import line_of
+from hipponot_pubsub.generator.compat.lines import line_of
 
 DOC = {
     "type": "object",

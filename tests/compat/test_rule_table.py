@@ -6,9 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from generator.compat import RULES, Direction, compare, diff_schemas
-from generator.compat.diff import NEUTRAL_CHANGES
+from hipponot_pubsub.generator.compat import RULES, Direction, compare, diff_schemas
+from hipponot_pubsub.generator.compat.diff import NEUTRAL_CHANGES
 
 from .cases import CASES, Case
 from .helpers import ROOT, side

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-cli = pytest.importorskip("generator.cli")
+cli = pytest.importorskip("hipponot_pubsub.generator.cli")
 
 ROOT = Path(__file__).resolve().parents[2]
 

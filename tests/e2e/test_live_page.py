@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from runtime.http import ServiceSettings
+from hipponot_pubsub.runtime.http import ServiceSettings
 
 from examples.shop.orders_service import build_service, create_shop_app
 from tests.http.server import ServerThread

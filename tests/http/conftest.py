@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http import ServiceSettings, create_app
 from httpx_sse import EventSource, ServerSentEvent
-from runtime.catalog import Catalog
-from runtime.http import ServiceSettings, create_app
 
 from .server import ServerThread
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from hipponot_pubsub.runtime.http.app import GracefulServer
 from litestar import Litestar
-from runtime.http.app import GracefulServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,10 +93,11 @@ class ServerThread:
 
 
 class ServerProcess:
-    """``python -m runtime.http.cli serve`` in a child process; ``url`` once it printed that it is ready."""
+    """``python -m hipponot_pubsub.runtime.http.cli serve`` in a child process; ``url`` once it is ready."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        command = [sys.executable, "-m", "runtime.http.cli", "serve", "--port", "0", "--announce", *args]
+        command = [sys.executable, "-m", "hipponot_pubsub.runtime.http.cli", "serve", "--port", "0", "--announce",
+                   *args]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None

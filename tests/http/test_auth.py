@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from runtime.catalog import Catalog
-from runtime.http.auth import Authenticator
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http.auth import Authenticator
 
 from .conftest import TOKENS, ServerFactory, example
 from .server import ServerThread
@@ -95,7 +95,7 @@ def test_anonymous_mode_says_so_at_start_up(start_server: ServerFactory) -> None
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("runtime.http")
+    logger = logging.getLogger("hipponot_pubsub.runtime.http")
     logger.addHandler(handler)  # Litestar's logging set-up replaces the root handlers, caplog's included
     try:
         start_server(allow_anonymous=True)

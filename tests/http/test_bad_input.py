@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from runtime.catalog import Catalog
-from runtime.http.plugin import service_of
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http.plugin import service_of
 
 from .conftest import example, structured
 from .server import ServerThread

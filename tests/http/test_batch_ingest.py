@@ -12,15 +12,15 @@ import gc
 from typing import Any
 
 import pytest
+from hipponot_pubsub.runtime import envelope as envelope_module
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.codec import check, encode
+from hipponot_pubsub.runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed
+from hipponot_pubsub.runtime.http import ingest
+from hipponot_pubsub.runtime.http.errors import envelope_errors, violation_errors
+from hipponot_pubsub.runtime.http.ingest import RequestContext, collector_paused, encode_batch, envelope_of, read_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime import envelope as envelope_module
-from runtime.catalog import Catalog
-from runtime.codec import check, encode
-from runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed
-from runtime.http import ingest
-from runtime.http.errors import envelope_errors, violation_errors
-from runtime.http.ingest import RequestContext, collector_paused, encode_batch, envelope_of, read_batch
 
 from .conftest import example
 

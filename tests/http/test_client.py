@@ -7,12 +7,12 @@ import importlib
 from typing import Any
 
 import pytest
-from runtime.catalog import Catalog
-from runtime.client import AsyncPubSubClient, Backoff, PubSubClient, subscribe
-from runtime.envelope import Envelope
-from runtime.errors import UnknownChannel, UnknownEventType, ValidationFailed
-from runtime.http.plugin import service_of
-from runtime.testing import wait_until
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.client import AsyncPubSubClient, Backoff, PubSubClient, subscribe
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.errors import UnknownChannel, UnknownEventType, ValidationFailed
+from hipponot_pubsub.runtime.http.plugin import service_of
+from hipponot_pubsub.runtime.testing import wait_until
 
 from .conftest import ServerFactory, example
 from .server import ServerThread

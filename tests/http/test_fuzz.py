@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http import ServiceSettings, create_app
 from hypothesis import HealthCheck, given, settings
-from runtime.catalog import Catalog
-from runtime.http import ServiceSettings, create_app
 from schemathesis.checks import not_a_server_error
 
 from .server import ServerThread

@@ -8,10 +8,10 @@ import json
 import socket
 
 import httpx
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http.plugin import service_of
+from hipponot_pubsub.runtime.testing import wait_until
 from httpx_sse import EventSource
-from runtime.catalog import Catalog
-from runtime.http.plugin import service_of
-from runtime.testing import wait_until
 
 from .conftest import ServerFactory, example, sse, take
 from .server import ServerProcess, ServerThread

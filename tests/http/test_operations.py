@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import jsonschema
+from hipponot_pubsub.runtime.adapters.base import Health
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http.plugin import service_of
 from prometheus_client.parser import text_string_to_metric_families
-from runtime.adapters.base import Health
-from runtime.catalog import Catalog
-from runtime.http.plugin import service_of
 
 from .conftest import example, sse, take
 from .server import ServerThread

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
-from runtime.catalog import Catalog
+from hipponot_pubsub.runtime.catalog import Catalog
 
 from .conftest import ServerFactory, example, sse, structured, take
 from .server import ServerThread

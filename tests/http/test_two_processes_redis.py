@@ -13,14 +13,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from runtime.catalog import Catalog
+from hipponot_pubsub.runtime.catalog import Catalog
 
 from .conftest import example, sse, take
 from .server import ServerProcess
 
 pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("runtime.adapters.redis") is None,
-                       reason="the Redis adapter (runtime.adapters.redis) does not exist yet"),
+    pytest.mark.skipif(importlib.util.find_spec("hipponot_pubsub.runtime.adapters.redis") is None,
+                       reason="the Redis adapter (hipponot_pubsub.runtime.adapters.redis) does not exist yet"),
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed"),
 ]
 

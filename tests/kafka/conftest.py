@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from runtime.adapters.kafka import KafkaAdapter, KafkaSettings
-from runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 
 from .broker import TansuBroker, start_tansu, tansu_binary
 

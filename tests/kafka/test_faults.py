@@ -15,16 +15,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from runtime.adapters.base import ERROR_HEADER, Message, StartAt, dead_letter_channel
-from runtime.adapters.kafka import KafkaAdapter, KafkaSettings, adapter_factory
-from runtime.bus import Bus
-from runtime.catalog import Catalog, ChannelSpec
-from runtime.envelope import Envelope
-from runtime.errors import AdapterError
-from runtime.retry import RetryPolicy
-
-from generator.codegen.bundle import bundle
-from generator.registry import load_registry
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import load_registry
+from hipponot_pubsub.runtime.adapters.base import ERROR_HEADER, Message, StartAt, dead_letter_channel
+from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings, adapter_factory
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.errors import AdapterError
+from hipponot_pubsub.runtime.retry import RetryPolicy
 
 from .broker import TansuBroker, start_tansu
 from .conftest import settings_for
@@ -34,9 +33,9 @@ TIMEOUT = 10.0
 
 CRASHING_MEMBER = """
 import asyncio, sys
-from runtime.adapters.base import StartAt
-from runtime.adapters.kafka import KafkaAdapter, KafkaSettings
-from runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.adapters.base import StartAt
+from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 
 async def main() -> None:
     channel = sys.argv[1]

@@ -8,13 +8,13 @@ import json
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from runtime.adapters.base import Message, StartAt
-from runtime.adapters.kafka import KafkaAdapter, KafkaSettings
-from runtime.adapters.kafka.headers import binary_to_structured, encode_headers
-from runtime.adapters.kafka.positions import encode_position, parse_position, topic_tag
-from runtime.catalog import ChannelSpec
-from runtime.envelope import envelope_from_wire
-from runtime.errors import AdapterError, InvalidPosition
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings
+from hipponot_pubsub.runtime.adapters.kafka.headers import binary_to_structured, encode_headers
+from hipponot_pubsub.runtime.adapters.kafka.positions import encode_position, parse_position, topic_tag
+from hipponot_pubsub.runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.envelope import envelope_from_wire
+from hipponot_pubsub.runtime.errors import AdapterError, InvalidPosition
 
 TIMEOUT = 10.0
 
@@ -191,7 +191,7 @@ async def test_positions_after_a_partition_is_dropped_claim_only_what_was_handed
     of the other partitions (made when they were buffered) must not claim the dropped ones as passed, or a reader
     resuming from them would skip those. No broker: fetched runs are fed to the subscription directly."""
     from aiokafka.structs import ConsumerRecord
-    from runtime.adapters.kafka.consumer import STRUCTURED_HEADER, KafkaSubscription
+    from hipponot_pubsub.runtime.adapters.kafka.consumer import STRUCTURED_HEADER, KafkaSubscription
 
     class Stub:  # what the subscription asks of its aiokafka consumer here
         def seek(self, *_: object) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from runtime.adapters.base import Adapter
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.adapters.base import Adapter
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 
 from .server import shared_server
 

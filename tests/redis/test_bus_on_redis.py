@@ -8,14 +8,13 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from runtime.adapters.base import Adapter, dead_letter_channel
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.bus import Bus
-from runtime.catalog import Catalog, ChannelSpec
-from runtime.envelope import Envelope
-from runtime.retry import RetryPolicy
-
-from generator.registry import load_registry
+from hipponot_pubsub.generator.registry import load_registry
+from hipponot_pubsub.runtime.adapters.base import Adapter, dead_letter_channel
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.retry import RetryPolicy
 
 from .server import RedisServer
 from .test_faults import ROOT
@@ -49,8 +48,8 @@ async def test_poison_order_is_retried_to_the_registry_limit_then_dead_lettered(
             raise ValueError(f"cannot bill {number}")
         handled.append(number)
 
-    bus = Bus(catalog, adapters={"redis": redis_factory, "kafka": "runtime.adapters.memory:memory_adapter_factory"},
-              retry=FAST)
+    memory = "hipponot_pubsub.runtime.adapters.memory:memory_adapter_factory"
+    bus = Bus(catalog, adapters={"redis": redis_factory, "kafka": memory}, retry=FAST)
     async with bus:
         await bus.subscribe("order.placed", bill, group="billing", concurrency=4)
         results = [await bus.publish("order.placed", order(n)) for n in ("HN-00000001", "HN-66666666", "HN-00000002")]

@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.adapters.base import Message, StartAt, dead_letter_channel
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.catalog import ChannelSpec
-from runtime.errors import AdapterError
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt, dead_letter_channel
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.errors import AdapterError
 
 from .server import RedisServer
 from .waiting import eventually, take
@@ -100,8 +100,8 @@ async def test_restart_mid_stream_loses_no_acknowledged_publish(durable_server: 
 
 DOOMED_MEMBER = """
 import asyncio, sys
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 
 async def main() -> None:
     settings = RedisSettings(url=sys.argv[1], claim_idle=float(sys.argv[2]))

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
-from runtime.adapters.base import Message, StartAt, dead_letter_channel
-from runtime.adapters.redis import RedisAdapter, RedisSettings
-from runtime.adapters.redis.keys import ChannelKeys
-from runtime.catalog import ChannelSpec
-from runtime.errors import AdapterError, InvalidPosition, UnsupportedOperation
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt, dead_letter_channel
+from hipponot_pubsub.runtime.adapters.redis import RedisAdapter, RedisSettings
+from hipponot_pubsub.runtime.adapters.redis.keys import ChannelKeys
+from hipponot_pubsub.runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.errors import AdapterError, InvalidPosition, UnsupportedOperation
 
 from .server import RedisServer, free_port
 from .waiting import take

@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from hipponot_pubsub.runtime.adapters.redis.replies import Resp2Reply, _Incomplete
 from redis._parsers import _AsyncRESP2Parser
 from redis.exceptions import ResponseError
-from runtime.adapters.redis.replies import Resp2Reply, _Incomplete
 
 PARSE_ERROR = _AsyncRESP2Parser(65536).parse_error
 

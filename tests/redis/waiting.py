@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from runtime.adapters.base import Delivery, Subscription
+from hipponot_pubsub.runtime.adapters.base import Delivery, Subscription
 
 
 async def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from generator.cli import main
+from hipponot_pubsub.generator.cli import main
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EXAMPLE = Path(__file__).parent.parent.parent / "schemas"
@@ -66,5 +65,6 @@ def test_schemas_show_unknown(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_help_everywhere() -> None:
     for argv in (["--help"], ["lint", "--help"], ["schemas", "--help"], ["schemas", "list", "--help"]):
-        result = subprocess.run([sys.executable, "-m", "generator", *argv], capture_output=True, text=True)
+        command = [sys.executable, "-m", "hipponot_pubsub.generator", *argv]
+        result = subprocess.run(command, capture_output=True, text=True)
         assert result.returncode == 0 and "usage: pubsub" in result.stdout

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hipponot_pubsub.generator.registry import lint_registry, load_registry
 from jsonschema.validators import validator_for
-
-from generator.registry import lint_registry, load_registry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EXAMPLE = Path(__file__).parent.parent.parent / "schemas"

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from generator.registry import Problem, RegistryError, lint_registry, load_registry
+from hipponot_pubsub.generator.registry import Problem, RegistryError, lint_registry, load_registry
 
 from .conftest import BASE_TOML, ORDER_V1, MakeRegistry
 

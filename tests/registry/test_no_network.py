@@ -7,8 +7,7 @@ import urllib.request
 from typing import Any, NoReturn
 
 import pytest
-
-from generator.registry import lint_registry
+from hipponot_pubsub.generator.registry import lint_registry
 
 from .conftest import MakeRegistry
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.testing import memory_bus
-
-from generator.codegen.bundle import bundle
-from generator.registry import Registry, load_registry
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import Registry, load_registry
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.testing import memory_bus
 
 from .models import MODELS
 

@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from runtime.adapters.base import Message, StartAt
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.envelope import Envelope
-from runtime.errors import BusClosed, PoisonEvent, UnknownEventType, ValidationFailed, WrongChannel
-from runtime.retry import RetryPolicy
-from runtime.testing import Received, dead_letters, memory_bus, published, wait_until
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.errors import BusClosed, PoisonEvent, UnknownEventType, ValidationFailed, WrongChannel
+from hipponot_pubsub.runtime.retry import RetryPolicy
+from hipponot_pubsub.runtime.testing import Received, dead_letters, memory_bus, published, wait_until
 
 TIMEOUT = 5.0
 
@@ -254,7 +254,7 @@ async def test_idempotency_key_publishes_once(bus: Bus, order_v2: dict[str, Any]
 
 
 async def test_publish_raw_validates_bytes_from_outside(bus: Bus, order_v2: dict[str, Any]) -> None:
-    from runtime.codec import encode
+    from hipponot_pubsub.runtime.codec import encode
 
     raw = encode(bus.envelope("order.placed", order_v2))
     result = await bus.publish_raw(raw, channel="orders")
@@ -300,7 +300,7 @@ async def test_a_failing_fetch_does_not_end_the_subscription(bus: Bus, order_v2:
 
 
 async def test_a_consumer_handles_an_idempotency_key_once(bus: Bus, order_v2: dict[str, Any]) -> None:
-    from runtime.codec import encode
+    from hipponot_pubsub.runtime.codec import encode
 
     received: Received[Any] = Received()
     await bus.subscribe("order.placed", received)
@@ -352,8 +352,8 @@ async def test_a_failing_ack_is_reported_and_the_consumer_goes_on(bus: Bus, orde
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   awaited: bool) -> None:
     """Whether the adapter acks without waiting (``ack_now``) or only through ``ack`` (``ack_now`` declines)."""
-    from runtime.adapters import memory
-    from runtime.errors import AdapterError
+    from hipponot_pubsub.runtime.adapters import memory
+    from hipponot_pubsub.runtime.errors import AdapterError
 
     failures: list[int] = []
     original_ack_now = memory._MemoryDelivery.ack_now

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime.adapters.memory import MemoryAdapter
-from runtime.bus import Bus
-from runtime.catalog import Catalog, ChannelSpec
-from runtime.errors import PubSubError, UnknownChannel, UnknownEventType
+from hipponot_pubsub.runtime.adapters.memory import MemoryAdapter
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.errors import PubSubError, UnknownChannel, UnknownEventType
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ async def test_each_channel_goes_to_the_adapter_kind_the_registry_names(catalog:
 
 
 async def test_an_adapter_kind_without_factory_fails_at_start(catalog: Catalog) -> None:
-    bus = Bus(catalog, adapters={"redis": "runtime.adapters.memory:memory_adapter_factory"})
+    bus = Bus(catalog, adapters={"redis": "hipponot_pubsub.runtime.adapters.memory:memory_adapter_factory"})
     bus._factories.pop("kafka")
     with pytest.raises(PubSubError, match="kafka"):
         await bus.start()

@@ -7,12 +7,12 @@ import uuid
 from typing import Any
 
 import pytest
-from runtime.catalog import Catalog
-from runtime.codec import decode, encode
-from runtime.envelope import Envelope, envelope_from_wire
-from runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed, WrongChannel
-from runtime.ids import new_event_id, new_event_ids
-from runtime.jsonparse import parse_json
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.codec import decode, encode
+from hipponot_pubsub.runtime.envelope import Envelope, envelope_from_wire
+from hipponot_pubsub.runtime.errors import MalformedEvent, UnknownEventType, ValidationFailed, WrongChannel
+from hipponot_pubsub.runtime.ids import new_event_id, new_event_ids
+from hipponot_pubsub.runtime.jsonparse import parse_json
 
 
 def test_ids_are_uuid7_unique_and_time_ordered() -> None:

@@ -8,11 +8,11 @@ import math
 from typing import Any
 
 import pytest
+from hipponot_pubsub.runtime.envelope import Envelope, envelope_from_json, envelope_from_wire
+from hipponot_pubsub.runtime.errors import MalformedEvent
+from hipponot_pubsub.runtime.jsonparse import parse_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from runtime.envelope import Envelope, envelope_from_json, envelope_from_wire
-from runtime.errors import MalformedEvent
-from runtime.jsonparse import parse_json
 
 BASE = {"specversion": "1.0", "id": "e-1", "source": "urn:s", "type": "t", "time": "2026-01-01T00:00:00.000Z",
         "dataversion": 1, "data": {"a": 1}}

@@ -1,5 +1,6 @@
 """The runtime with the generator's real output: the catalog from ``generated/manifest.json``, generated
-publishers and subscribers on the bases in ``runtime.publisher`` / ``runtime.subscriber``."""
+publishers and subscribers on the bases in ``hipponot_pubsub.runtime.publisher`` /
+``hipponot_pubsub.runtime.subscriber``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.envelope import Envelope
-from runtime.testing import Received, assert_published, memory_bus
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.testing import Received, assert_published, memory_bus
 
 from generated import publishers as generated
 from generated import subscribers
@@ -55,8 +56,8 @@ def test_the_trusted_reader_builds_what_model_validate_builds(generated_catalog:
                                                               order_v2: dict[str, Any]) -> None:
     """Subscribers read boundary-validated JSON with the model's core validator, skipping the wrap validator:
     the result must be the same object model_validate(…, context=validated) builds, unknown fields ignored."""
+    from hipponot_pubsub.runtime.model import VALIDATED, trusted_reader
     from pydantic import BaseModel
-    from runtime.model import VALIDATED, trusted_reader
 
     for spec in generated_catalog:
         read = trusted_reader(spec.model)

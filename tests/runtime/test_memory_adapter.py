@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from runtime.adapters.base import Message, StartAt
-from runtime.adapters.memory import MemoryAdapter
-from runtime.catalog import ChannelSpec
-from runtime.errors import AdapterError, InvalidPosition, UnknownChannel
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.adapters.memory import MemoryAdapter
+from hipponot_pubsub.runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.errors import AdapterError, InvalidPosition, UnknownChannel
 
 TIMEOUT = 5.0
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime.bus import Bus
-from runtime.pytest_plugin import pubsub_bus  # noqa: F401 — the fixture, as the pytest11 plugin provides it
-from runtime.testing import Received, assert_published
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.pytest_plugin import pubsub_bus  # noqa: F401 — the fixture, as the pytest11 plugin provides it
+from hipponot_pubsub.runtime.testing import Received, assert_published
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = json.loads((ROOT / "schemas" / "orders" / "order-placed.v2.json").read_text())["examples"][0]
@@ -37,7 +37,7 @@ def test_the_plugin_as_a_user_project_loads_it(tmp_path: Path) -> None:
     """What the ``pytest11`` entry point gives a user's project: fixtures reading the generated package."""
     (tmp_path / "test_user.py").write_text(
         "from generated.publishers import OrderPlacedPublisher\n"
-        "from runtime.testing import assert_published\n\n"
+        "from hipponot_pubsub.runtime.testing import assert_published\n\n"
         "async def test_publish(pubsub_bus):\n"
         "    model = OrderPlacedPublisher.model\n"
         f"    await OrderPlacedPublisher(pubsub_bus).publish(model.model_validate({ORDER!r}))\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from runtime.bus import Bus
-from runtime.catalog import Catalog
-from runtime.envelope import Envelope
-from runtime.publisher import Publisher
-from runtime.subscriber import Subscriber
-from runtime.testing import Received, dead_letters, memory_bus, published, wait_until
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.publisher import Publisher
+from hipponot_pubsub.runtime.subscriber import Subscriber
+from hipponot_pubsub.runtime.testing import Received, dead_letters, memory_bus, published, wait_until
 
 from .models import OrderPlacedV1, OrderPlacedV2
 
@@ -66,7 +66,7 @@ async def test_publisher_writes_only_what_was_set(bus: Bus, order_v2: dict[str, 
 
 
 async def test_decorator_subscriber_starts_with_the_bus(catalog: Catalog, order_v2: dict[str, Any]) -> None:
-    from runtime.bus import Bus as RealBus
+    from hipponot_pubsub.runtime.bus import Bus as RealBus
 
     bus = RealBus(catalog, all_channels_on="memory")
     received: Received[OrderPlacedV2] = Received()

@@ -16,14 +16,14 @@ from typing import Any
 
 import jsonschema.validators
 import pytest
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import EventVersion, Registry, load_registry
+from hipponot_pubsub.runtime.errors import ValidationFailed
+from hipponot_pubsub.runtime.validation import SchemaValidator, instance_pointer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from runtime.errors import ValidationFailed
-from runtime.validation import SchemaValidator, instance_pointer
 
-from generator.codegen.bundle import bundle
-from generator.registry import EventVersion, Registry, load_registry
 from tests.codegen.differential import inline_refs, mutations
 
 from .conftest import EXAMPLE_REGISTRY, THIRDPARTY_REGISTRY

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from hipponot_pubsub.runtime.model import PayloadModel
 from pydantic import ConfigDict, Field
-from runtime.model import PayloadModel
 
 
 class Address(PayloadModel):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from hipponot_pubsub.runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 from pydantic import ConfigDict, Field
-from runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 
 from ..common import address, customer_ref, money
 

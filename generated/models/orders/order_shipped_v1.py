@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from hipponot_pubsub.runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 from pydantic import ConfigDict, Field, RootModel
-from runtime.model import DateTime, EventPayload, PayloadModel, Uuid
 
 from ..common import address
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from hipponot_pubsub.runtime.model import DateTime, EventPayload
 from pydantic import ConfigDict, Field
-from runtime.model import DateTime, EventPayload
 
 from ..common import customer_ref
 

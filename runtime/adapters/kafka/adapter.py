@@ -69,7 +69,7 @@ from .positions import encode_position, parse_position, topic_tag
 from .producer import KafkaPublisher
 from .settings import KafkaSettings
 
-logger = logging.getLogger("runtime.adapters.kafka")
+logger = logging.getLogger("hipponot_pubsub.runtime.adapters.kafka")
 
 TOPIC_EXISTS = 36
 MAX_ERROR_HEADER = 8192

@@ -56,7 +56,7 @@ from .headers import (
 if TYPE_CHECKING:
     from .adapter import KafkaAdapter, TopicInfo
 
-logger = logging.getLogger("runtime.adapters.kafka")
+logger = logging.getLogger("hipponot_pubsub.runtime.adapters.kafka")
 
 #: A delivery's states: with a holder, being dead-lettered, waiting to be handed out again, settled, or dropped
 #: with its partition (settling it then does nothing).

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-logger = logging.getLogger("runtime.adapters.redis")
+logger = logging.getLogger("hipponot_pubsub.runtime.adapters.redis")
 
 
 class AckBatcher:

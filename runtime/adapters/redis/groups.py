@@ -39,7 +39,7 @@ from .reader import BlockingReader
 from .streams import StreamChannel
 from .subscription import BufferedSubscription, RedisDelivery, cancel_and_wait
 
-logger = logging.getLogger("runtime.adapters.redis")
+logger = logging.getLogger("hipponot_pubsub.runtime.adapters.redis")
 
 
 def _ids(positions: list[str]) -> list[Any]:

@@ -20,7 +20,7 @@ from collections import deque
 from ...metrics import MetricsRecorder
 from ..base import Delivery, Record, Subscription
 
-logger = logging.getLogger("runtime.adapters.redis")
+logger = logging.getLogger("hipponot_pubsub.runtime.adapters.redis")
 
 #: Backoff between failed reads while Redis is unreachable: doubling from the first to the last value.
 READ_BACKOFF = (0.05, 1.0)

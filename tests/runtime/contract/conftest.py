@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 import pytest_asyncio
-from runtime.adapters.base import Adapter
-from runtime.adapters.memory import MemoryAdapter
-from runtime.catalog import ChannelSpec
+from hipponot_pubsub.runtime.adapters.base import Adapter
+from hipponot_pubsub.runtime.adapters.memory import MemoryAdapter
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 
 from tests.redis.contract_adapter import redis_contract_adapter
 

@@ -9,9 +9,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from runtime.adapters.base import ERROR_HEADER, Adapter, Delivery, Message, StartAt, Subscription, dead_letter_channel
-from runtime.errors import InvalidPosition
-from runtime.testing import wait_until
+from hipponot_pubsub.runtime.adapters.base import (
+    ERROR_HEADER,
+    Adapter,
+    Delivery,
+    Message,
+    StartAt,
+    Subscription,
+    dead_letter_channel,
+)
+from hipponot_pubsub.runtime.errors import InvalidPosition
+from hipponot_pubsub.runtime.testing import wait_until
 
 TIMEOUT = 5.0
 QUIET = 0.05  # how long "nothing arrives" is watched

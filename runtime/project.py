@@ -1,0 +1,122 @@
+"""Where a registry's generated package lives: the ``[generate]`` table of its ``pubsub.toml``.
+
+.. code-block:: toml
+
+    [generate]
+    out = "../myapp/events"     # relative to the folder holding pubsub.toml
+    package = "myapp.events"    # the import name of that folder
+
+``pubsub generate`` and ``pubsub check`` write and compare there; ``pubsub serve``, the pytest plugin and the
+pre-commit hook read the same table, so no command needs ``--out``/``--package`` repeated. The runtime owns
+this reader (the bare install has no code generator); the generator's registry loader reports a bad table as
+a lint problem through :func:`generate_target` too.
+
+Without a table the defaults are those of the flags: package ``generated`` in ``./generated``, relative to the
+current directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import os.path
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "pubsub.toml"
+DEFAULT_PACKAGE = "generated"
+
+
+class ProjectError(ValueError):
+    """The ``[generate]`` table (or the flags standing in for it) cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class GenerateTarget:
+    """The generated package: its folder, its dotted import name, and the folder to import it from."""
+
+    out: Path
+    package: str
+
+    @property
+    def import_root(self) -> Path | None:
+        """The folder that, on ``sys.path``, makes ``package`` import from ``out``: ``out`` with the package's
+        parts taken off its end (``src/myapp/events`` for ``myapp.events`` → ``src``). None when the folder's
+        name does not end with the package's parts, so only an installed package can be imported."""
+        parts = self.package.split(".")
+        folder = self.out
+        for part in reversed(parts):
+            if folder.name != part:
+                return None
+            folder = folder.parent
+        return folder
+
+    def ensure_importable(self) -> None:
+        """Make ``package`` importable from ``out`` when it is not importable already (not installed, not on
+        ``sys.path``): what ``uvicorn --app-dir`` does for an app, done for the generated package."""
+        root = self.import_root
+        if root is None or _importable(self.package.split(".")[0]):
+            return
+        sys.path.insert(0, str(root))
+        importlib.invalidate_caches()
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def is_package_name(name: str) -> bool:
+    """A dotted Python import name: ``events``, ``myapp.events``; not ``my-app``, ``a..b`` or ``class``."""
+    parts = name.split(".")
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in parts)
+
+
+def read_generate_table(registry: Path) -> dict[str, Any]:
+    """The ``[generate]`` table of ``registry/pubsub.toml`` as written (empty when absent), checked for shape."""
+    path = registry / CONFIG_FILE
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ProjectError(f"{path}: {error}") from None
+    table = document.get("generate", {})
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}: /generate: must be a table")
+    unknown = sorted(set(table) - {"out", "package"})
+    if unknown:
+        raise ProjectError(f"{path}: /generate/{unknown[0]}: unknown key (known: out, package)")
+    for key in ("out", "package"):
+        if key in table and (not isinstance(table[key], str) or not table[key]):
+            raise ProjectError(f"{path}: /generate/{key}: must be a non-empty string")
+    if "package" in table and not is_package_name(table["package"]):
+        raise ProjectError(f"{path}: /generate/package: {table['package']!r} is not a dotted Python import name")
+    return table
+
+
+def generate_target(registry: Path, *, out: str | Path | None = None, package: str | None = None) -> GenerateTarget:
+    """The generated package of the registry in ``registry``: flags first (``out`` relative to the current
+    directory), then ``[generate]`` (``out`` relative to the registry folder), then the defaults.
+
+    With only a package given, the folder is the package's path (``myapp.events`` → ``myapp/events``) relative
+    to the current directory. Raises :class:`ProjectError` naming the file and key on a bad table or flag.
+    """
+    table = read_generate_table(registry)
+    chosen = package or table.get("package") or DEFAULT_PACKAGE
+    if not is_package_name(chosen):
+        raise ProjectError(f"--package {chosen!r} is not a dotted Python import name (e.g. myapp.events)")
+    if out is not None:
+        folder = Path(out)
+    elif "out" in table:
+        folder = registry / table["out"]
+    else:
+        folder = Path(*chosen.split("."))
+    # Lexical (``schemas/../generated`` → ``generated``), so a path shown to the user stays relative.
+    return GenerateTarget(out=Path(os.path.normpath(folder)), package=chosen)
