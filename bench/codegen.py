@@ -681,7 +681,7 @@ def phase_split(size: int, runs: int = 2) -> dict[str, float]:
             setattr(pipeline, hook, timed_models)
             try:
                 started = time.perf_counter()
-                files = pipeline.build(registry, "generated")
+                files = pipeline.build(registry)
                 whole = time.perf_counter() - started
             finally:
                 setattr(pipeline, hook, models_step)

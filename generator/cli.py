@@ -8,34 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .options import CI_FORMATS, add_common
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-DEFAULT_SCHEMAS = "schemas"
-Command = Callable[[argparse.Namespace], int]
+AddCommon = Callable[[argparse.ArgumentParser], None]
+Handler = Callable[[argparse.Namespace], int]
 
 
-def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """``--schemas`` and ``--format`` work before or after the sub-command."""
-    default = argparse.SUPPRESS
-    parser.add_argument(
-        "--schemas",
-        metavar="DIR",
-        default=default if suppress else os.environ.get("PUBSUB_SCHEMAS", DEFAULT_SCHEMAS),
-        help="registry folder holding pubsub.toml (default: $PUBSUB_SCHEMAS or ./schemas)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default=default if suppress else "text",
-        help="output for humans (text, default) or machines (json)",
-    )
+def _version() -> str:
+    try:
+        return metadata.version("hipponot-pubsub")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "0+unknown"
 
 
 def _load(args: argparse.Namespace) -> Registry | None:
@@ -44,7 +36,8 @@ def _load(args: argparse.Namespace) -> Registry | None:
 
     registry, problems = lint_registry(Path(args.schemas))
     if problems:
-        print(format_problems(problems, args.format), file=sys.stdout if args.format == "json" else sys.stderr)
+        print(format_problems(problems, args.format, root=Path(args.schemas).as_posix()),
+              file=sys.stderr if args.format == "text" else sys.stdout)
         if args.format == "text":
             print(f"{len(problems)} problem(s) in {args.schemas}", file=sys.stderr)
     return registry
@@ -56,6 +49,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         return 1
     if args.format == "json":
         print(json.dumps({"problems": []}))
+    elif args.format == "github":
+        print(f"{args.schemas}: ok")
     else:
         versions = sum(len(event.versions) for event in registry.events.values())
         print(
@@ -124,7 +119,7 @@ def cmd_schemas_show(args: argparse.Namespace) -> int:
 
 
 #: The sub-commands of this package; any other comes from the ``pubsub.commands`` entry points.
-BUILT_IN = frozenset({"lint", "schemas", "generate", "compat", "check"})
+BUILT_IN = frozenset({"lint", "schemas", "generate", "compat", "check", "init"})
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -134,44 +129,44 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="pubsub",
         description="hipponot-pubsub: a JSON Schema event registry, code generator and typed runtime.",
     )
-    _common(parser, suppress=False)
+    add_common(parser, suppress=False)
+    parser.add_argument("--version", action="version", version=f"pubsub (hipponot-pubsub) {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     lint = commands.add_parser("lint", help="check the registry: TOML, schemas, $refs, channels, adapters")
-    _common(lint, suppress=True)
+    add_common(lint, suppress=True, formats=CI_FORMATS)
     lint.set_defaults(handler=cmd_lint)
 
     schemas = commands.add_parser("schemas", help="inspect the registry's event types")
-    _common(schemas, suppress=True)
+    add_common(schemas, suppress=True)
     schema_commands = schemas.add_subparsers(dest="schemas_command", metavar="SUBCOMMAND", required=True)
     listing = schema_commands.add_parser("list", help="event types with their versions, channel and adapter")
-    _common(listing, suppress=True)
+    add_common(listing, suppress=True)
     listing.set_defaults(handler=cmd_schemas_list)
     show = schema_commands.add_parser("show", help="print the JSON Schema of one event version")
-    _common(show, suppress=True)
+    add_common(show, suppress=True)
     show.add_argument("type", metavar="TYPE", help="event type, e.g. order.placed")
     show.add_argument("--version", type=int, default=None, metavar="N", help="version (default: the latest)")
     show.set_defaults(handler=cmd_schemas_show)
 
     for register in _plugins(entry_points=command not in BUILT_IN):
-        register(commands, lambda sub: _common(sub, suppress=True))
+        register(commands, lambda sub: add_common(sub, suppress=True))
     return parser
 
 
-def _plugins(*, entry_points: bool = True) -> list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]]:
+def _plugins(*, entry_points: bool = True) -> list[Callable[[Any, AddCommon], None]]:
     """Sub-commands that live beside their subsystem (generate, compat, check), then those other installed
     packages contribute through the ``pubsub.commands`` entry-point group (``serve`` comes from the runtime):
     the generator never imports the service."""
-    from importlib import metadata
-
-    from . import check
+    from . import check, scaffold
     from .codegen import cli as codegen_cli
     from .compat import cli as compat_cli
 
-    found: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]] = [
+    found: list[Callable[[Any, AddCommon], None]] = [
         codegen_cli.add_parser,
         compat_cli.add_parser,
         check.add_parser,
+        scaffold.add_parser,
     ]
     for entry in sorted(metadata.entry_points(group="pubsub.commands") if entry_points else (), key=lambda e: e.name):
         try:
@@ -195,7 +190,7 @@ def _command(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
-    handler: Command = args.handler
+    handler: Handler = args.handler
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -1,5 +1,9 @@
 """What the runtime knows about events: read from ``generated/manifest.json`` and its schema bundles.
 
+The manifest names each model class relative to the generated package (``.models.orders.x_v1:XV1``), so a
+package generated as ``generated`` imports as ``myapp.events`` too: the catalog resolves the name against the
+package it was loaded from. Absolute names (manifests written before 0.2) are imported as they are.
+
 The catalog never parses ``schemas/`` and never imports the generator: the import graph is one-way
 (generated → runtime). Tests and tools that hold bundles in memory use ``Catalog.from_bundles``.
 Validators are compiled on first use and then kept (``Catalog.compile_all`` does it up front, as the bus
@@ -49,6 +53,7 @@ class EventSpec:
         schema_id: str | None = None,
         digest: str | None = None,
         delegated: Iterable[str] = (),
+        package: str | None = None,
     ) -> None:
         self.type = event_type
         self.version = version
@@ -60,6 +65,7 @@ class EventSpec:
         self.digest = digest
         self.delegated = tuple(delegated)
         self._model_ref = model
+        self._package = package  # what a relative model name (".models.x:X") is relative to
         self._model: type[Any] | None = None if isinstance(model, str) or model is None else model
         self._validator: SchemaValidator | None = None
 
@@ -75,12 +81,19 @@ class EventSpec:
 
     @property
     def model(self) -> type[Any]:
-        """The pydantic model class, imported from ``"module:Class"`` on first use."""
+        """The pydantic model class, imported from ``"module:Class"`` (``".module:Class"`` relative to the
+        catalog's package) on first use."""
         if self._model is None:
             if not isinstance(self._model_ref, str) or ":" not in self._model_ref:
                 raise LookupError(f"{self.type} v{self.version} has no model class in the catalog")
             module_name, _, qualname = self._model_ref.partition(":")
-            target: Any = importlib.import_module(module_name)  # generated code only: the manifest names it
+            if module_name.startswith(".") and self._package is None:
+                raise LookupError(
+                    f"{self.type} v{self.version}: the model {self._model_ref!r} is relative to the generated "
+                    "package; load the catalog with Catalog.from_package(name) or from_folder(folder, package=name)"
+                )
+            # generated code only: the manifest names it
+            target: Any = importlib.import_module(module_name, self._package)
             for part in qualname.split("."):
                 target = getattr(target, part)
             self._model = target
@@ -104,8 +117,14 @@ class Catalog:
     # -- construction -------------------------------------------------------------------------------------
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any], read_bundle: Callable[[str], Mapping[str, Any]]) -> Catalog:
-        """From a parsed ``manifest.json``; ``read_bundle(relative_path)`` returns a parsed bundle."""
+    def from_manifest(
+        cls,
+        manifest: Mapping[str, Any],
+        read_bundle: Callable[[str], Mapping[str, Any]],
+        package: str | None = None,
+    ) -> Catalog:
+        """From a parsed ``manifest.json``; ``read_bundle(relative_path)`` returns a parsed bundle; ``package``
+        is the generated package's import name, which relative model names are resolved against."""
         if manifest.get("format") != MANIFEST_FORMAT:
             raise ValueError(f"manifest format {manifest.get('format')!r} is not {MANIFEST_FORMAT}")
         channels = [
@@ -124,17 +143,21 @@ class Catalog:
                 schema_id=e.get("schema_id"),
                 digest=e.get("digest"),
                 delegated=e.get("delegated", ()),
+                package=package,
             )
             for e in manifest["events"]
         ]
         return cls(manifest.get("registry", "registry"), channels, events)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> Catalog:
-        """From a generated package's folder (``manifest.json`` and ``schemas/`` inside it)."""
+    def from_folder(cls, folder: str | Path, package: str | None = None) -> Catalog:
+        """From a generated package's folder (``manifest.json`` and ``schemas/`` inside it); ``package`` is its
+        import name, needed only for the model classes (validation and routing work without it)."""
         root = Path(folder)
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        return cls.from_manifest(manifest, lambda rel: json.loads((root / rel).read_text(encoding="utf-8")))
+        return cls.from_manifest(
+            manifest, lambda rel: json.loads((root / rel).read_text(encoding="utf-8")), package=package
+        )
 
     @classmethod
     def from_package(cls, package: str = "generated") -> Catalog:
@@ -149,7 +172,7 @@ class Catalog:
             parsed: Mapping[str, Any] = json.loads(target.read_text(encoding="utf-8"))
             return parsed
 
-        return cls.from_manifest(manifest, read)
+        return cls.from_manifest(manifest, read, package=package)
 
     @classmethod
     def from_bundles(

@@ -22,6 +22,7 @@ import keyword
 import os.path
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,18 @@ DEFAULT_PACKAGE = "generated"
 
 
 class ProjectError(ValueError):
-    """The ``[generate]`` table (or the flags standing in for it) cannot be used; the message names the file."""
+    """The ``[generate]`` table (or the flags standing in for it) cannot be used; the message names the file.
+
+    ``file`` and ``pointer`` (a JSON pointer into the TOML data, ``/generate/package``) say where, ``reason``
+    says what, so the registry linter can report the problem like any other; ``file`` is None for a flag.
+    """
+
+    def __init__(self, reason: str, *, file: Path | None = None, pointer: str = "") -> None:
+        where = f"{file}: {pointer}: " if file is not None and pointer else f"{file}: " if file is not None else ""
+        super().__init__(where + reason)
+        self.reason = reason
+        self.file = file
+        self.pointer = pointer
 
 
 @dataclass(frozen=True)
@@ -86,19 +98,26 @@ def read_generate_table(registry: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ProjectError(f"{path}: {error}") from None
+        raise ProjectError(str(error), file=path) from None
+    return check_generate_table(document, path)
+
+
+def check_generate_table(document: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The ``[generate]`` table of a parsed ``pubsub.toml`` (``path`` names it in errors), checked for shape:
+    raises :class:`ProjectError` with the pointer of the first bad key."""
     table = document.get("generate", {})
     if not isinstance(table, dict):
-        raise ProjectError(f"{path}: /generate: must be a table")
+        raise ProjectError("must be a table", file=path, pointer="/generate")
     unknown = sorted(set(table) - {"out", "package"})
     if unknown:
-        raise ProjectError(f"{path}: /generate/{unknown[0]}: unknown key (known: out, package)")
+        raise ProjectError("unknown key (known: out, package)", file=path, pointer=f"/generate/{unknown[0]}")
     for key in ("out", "package"):
         if key in table and (not isinstance(table[key], str) or not table[key]):
-            raise ProjectError(f"{path}: /generate/{key}: must be a non-empty string")
+            raise ProjectError("must be a non-empty string", file=path, pointer=f"/generate/{key}")
     if "package" in table and not is_package_name(table["package"]):
-        raise ProjectError(f"{path}: /generate/package: {table['package']!r} is not a dotted Python import name")
-    return table
+        raise ProjectError(f"{table['package']!r} is not a dotted Python import name (e.g. myapp.events)",
+                           file=path, pointer="/generate/package")
+    return dict(table)
 
 
 def generate_target(registry: Path, *, out: str | Path | None = None, package: str | None = None) -> GenerateTarget:

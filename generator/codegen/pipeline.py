@@ -1,7 +1,12 @@
 """Compile a loaded registry into the files of the generated package, in memory.
 
 Nothing is written here: :mod:`hipponot_pubsub.generator.codegen.output` writes (atomically) or compares (``--check``).
-Everything is deterministic: sorted inputs, no timestamps, canonical JSON.
+Everything is deterministic: sorted inputs, no timestamps, canonical JSON, no tool versions.
+
+The output names no package, so it is relocatable: modules import each other relatively, each model module
+finds its schema bundle from its own ``__name__``, and the manifest names model classes relative to the
+generated package (``.models.orders.order_placed_v2:OrderPlacedV2``), which the runtime's catalog resolves
+against the package it was loaded from. Generating as ``myapp.events`` or ``generated`` gives the same bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import jinja2
 from ..registry import Registry
 from .bundle import bundle, canonical_json
 from .delegation import delegated_keywords
-from .digest import MANIFEST, generator_version, inputs_digest
+from .digest import MANIFEST
 from .models import ModelPlan, generate_models, plan_models
 from .names import class_name, module_name, slug
 
@@ -90,7 +95,17 @@ def _fix_model_module(source: str, header: str) -> str:
     return header + "\n" + "\n".join(_wrap_docstrings(lines)).lstrip("\n").rstrip() + "\n"
 
 
-def build(registry: Registry, package: str, progress: Progress | None = None) -> dict[str, bytes]:
+def _bundle_lines(module_parts: tuple[str, ...], events: list[str]) -> str:
+    """What ties a model module's event classes to their bundles: the generated package is found from the
+    module's own ``__name__`` (``<package>.models.<parts>``), so the package imports under any name."""
+    depth = len(module_parts) + 1  # models/ and the module's folders
+    return (
+        "# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.\n"
+        f"_PACKAGE = __name__.rsplit(\".\", {depth})[0]\n\n" + "".join(events)
+    )
+
+
+def build(registry: Registry, progress: Progress | None = None) -> dict[str, bytes]:
     """All files of the generated package (posix path → bytes)."""
     say = progress or (lambda _message: None)
     header = HEADER.format(registry=registry.settings.name)
@@ -118,7 +133,7 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
             files[bundle_path] = (canonical + "\n").encode()
             bundle_for_module.setdefault(module_parts, []).append(
                 f"{cls}.__pubsub_event__ = ({json.dumps(event.type)}, {number})\n"
-                f"{cls}.__pubsub_bundle__ = ({json.dumps(package)}, {json.dumps(bundle_path)})\n"
+                f"{cls}.__pubsub_bundle__ = (_PACKAGE, {json.dumps(bundle_path)})\n"
             )
             info = EventInfo(
                 type=event.type,
@@ -142,7 +157,7 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
                     "schema_id": event_version.uri,
                     "digest": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),  # = bundle.digest(data)
                     "bundle": bundle_path,
-                    "model": f"{package}.{module}:{cls}",
+                    "model": f".{module}:{cls}",  # relative to the generated package
                     "delegated": delegated_keywords(data, delegated_memo),
                 }
             )
@@ -152,7 +167,7 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
         model_parts = (*parts[:-1], parts[-1].removesuffix(".py"))
         extra = bundle_for_module.get(model_parts)
         if extra:
-            text += "\n\n" + "".join(extra)
+            text += "\n\n" + _bundle_lines(model_parts, extra)
         files["/".join(("models", *parts))] = text.encode()
     files.setdefault("models/__init__.py", (header + "\n").encode())
 
@@ -219,9 +234,6 @@ def build(registry: Registry, package: str, progress: Progress | None = None) ->
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "registry": registry.settings.name,
-        "package": package,
-        "generator": generator_version(),
-        "inputs_digest": inputs_digest(registry.root, package),
         "channels": {
             name: {"adapter": c.adapter, "options": dict(c.options), "description": c.description}
             for name, c in registry.channels.items()

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from .accept import apply_accept, parse_accept
 from .compare import EventHistory, check_registry
 from .formats import FORMATS, render
-from .gitref import GitError, registry_at
+from .gitref import DEFAULT_BRANCH, GitError, registry_at, resolve_ref
 from .levels import LEVEL_NAMES, Level
 from .lines import line_of
 from .model import RULE_SETS, Finding, Severity
@@ -36,7 +36,8 @@ def add_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], None
     parser.add_argument("--schemas", metavar="DIR", default=argparse.SUPPRESS,
                         help="registry folder holding pubsub.toml (default: ./schemas)")  # fmt: skip
     parser.add_argument("--against", metavar="GITREF", default=None,
-                        help="also compare with the registry at this git ref (e.g. origin/main, HEAD~1)")  # fmt: skip
+                        help="also compare with the registry at this git ref (e.g. origin/main, HEAD~1); 'default': "
+                        "the default branch (origin/HEAD, origin/main, origin/master, else HEAD)")  # fmt: skip
     parser.add_argument("--level", choices=LEVEL_NAMES, type=str.upper, default=None,
                         help="compatibility level for every event (default: pubsub.toml, per event)")  # fmt: skip
     parser.add_argument("--rules", choices=RULE_SETS, default=None,
@@ -56,14 +57,11 @@ def cmd_compat(args: argparse.Namespace) -> int:
     )
 
 
-def _problems(problems: Any, fmt: str, out: TextIO, heading: str) -> None:
+def _problems(problems: Any, fmt: str, out: TextIO, heading: str, root: Path) -> None:
     from hipponot_pubsub.generator.registry import format_problems
 
-    if fmt == "json":
-        print(format_problems(problems, "json"), file=out)
-    elif fmt == "github":
-        for p in problems:
-            print(f"::error file={p.file},title=registry problem::{p.message} [{p.code}]", file=out)
+    if fmt in ("json", "github"):
+        print(format_problems(problems, fmt, root=root.as_posix()), file=out)
     else:
         print(heading, file=out)
         print(format_problems(problems), file=out)
@@ -132,7 +130,7 @@ def run_compat(
         return EXIT_USAGE
     registry, problems = lint_registry(schemas)
     if problems or registry is None:
-        _problems(problems, fmt, err, f"{schemas}: the registry does not load:")
+        _problems(problems, fmt, err, f"{schemas}: the registry does not load:", schemas)
         return EXIT_USAGE
     rule_set = rules or registry.settings.rules or "lenient"
     events = _histories(registry, schemas, level)
@@ -143,6 +141,9 @@ def run_compat(
             print(f"{schemas}/pubsub.toml: {problem}", file=err)
         return EXIT_USAGE
     try:
+        if against == DEFAULT_BRANCH:
+            against = resolve_ref(schemas.resolve(), against)
+            print(f"compat: comparing with {against} (the default branch)", file=sys.stderr)
         if against is None:
             findings = check_registry(events, rules=rule_set)
         else:
@@ -151,7 +152,8 @@ def run_compat(
                 if old_root is not None:
                     old_registry, old_problems = lint_registry(old_root)
                     if old_problems or old_registry is None:
-                        _problems(old_problems, fmt, err, f"{schemas} at {against}: the registry does not load:")
+                        heading = f"{schemas} at {against}: the registry does not load:"
+                        _problems(old_problems, fmt, err, heading, schemas)
                         return EXIT_USAGE
                     baseline = _histories(old_registry, schemas, None)
                     for name, history in baseline.items():

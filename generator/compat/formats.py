@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..github import annotation
 from .accept import AcceptEntry
 from .model import Finding, Location, Severity
 
@@ -87,14 +88,6 @@ def format_json(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (),
     return json.dumps(payload, indent=2)
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 _COMMANDS = {
     Severity.ERROR: "error",
     Severity.WARNING: "warning",
@@ -107,20 +100,14 @@ def format_github(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (
     """``::error file=...,title=...::message`` lines (GitHub Actions workflow commands)."""
     lines = []
     for f in findings:
-        props = []
-        if f.file:
-            props.append(f"file={_escape_property(f.file)}")
-            if f.line is not None:
-                props.append(f"line={f.line}")
         context = _context(f)
         title = f"{context}: {f.change}" if context else f.change
         if f.severity is Severity.ACCEPTED:
             title += " (accepted)"
-        props.append(f"title={_escape_property(title)}")
         message = f.message + (f" — accepted: {f.accepted}" if f.accepted else "")
-        lines.append(f"::{_COMMANDS[f.severity]} {','.join(props)}::{_escape_data(message)}")
+        lines.append(annotation(_COMMANDS[f.severity], message, file=f.file, line=f.line, title=title))
     for entry in unused:
-        lines.append(f"::notice title=unused compat.accept entry::{_escape_data(entry.describe())}")
+        lines.append(annotation("notice", entry.describe(), title="unused compat.accept entry"))
     lines.append(summary(findings))
     return "\n".join(lines)
 

@@ -31,6 +31,34 @@ def _git(cwd: Path, *args: str) -> bytes:
     return done.stdout
 
 
+#: The ``--against`` value that means "the repository's default branch, whatever it is called".
+DEFAULT_BRANCH = "default"
+
+
+def default_branch(cwd: Path) -> str:
+    """The ref to compare with when none is named: the remote's default branch (``origin/HEAD``, as a clone
+    sets it), else ``origin/main`` or ``origin/master``, else the last commit (``HEAD``), so the pre-commit
+    hook and CI work in any repository, with or without a remote. Read locally: nothing is fetched."""
+    top = Path(_git(cwd, "rev-parse", "--show-toplevel").decode().strip())
+    try:
+        head = _git(top, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").decode().strip()
+    except GitError:
+        head = ""
+    candidates = [head] if head else []
+    for ref in [*candidates, "origin/main", "origin/master"]:
+        try:
+            _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except GitError:
+            continue
+        return ref
+    return "HEAD"
+
+
+def resolve_ref(cwd: Path, ref: str) -> str:
+    """``ref`` itself, or for :data:`DEFAULT_BRANCH` the ref :func:`default_branch` finds."""
+    return default_branch(cwd) if ref == DEFAULT_BRANCH else ref
+
+
 @contextmanager
 def registry_at(schemas: Path, ref: str) -> Iterator[Path | None]:
     """Yield the path of ``schemas`` as it was at ``ref`` (in a temporary copy), or None if it did not exist."""

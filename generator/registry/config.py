@@ -1,6 +1,8 @@
 """Read ``pubsub.toml``: settings, channels and events, checking every key.
 
 Unknown keys are errors, not silently ignored: a misspelt ``chanel`` would otherwise route an event nowhere.
+The ``[generate]`` table (where the generated package goes) is checked by its owner,
+:mod:`hipponot_pubsub.runtime.project`, and its problems reported here like the others.
 Pointers in problems point into the TOML data as if it were JSON (``/channels/orders/adapter``).
 """
 
@@ -10,7 +12,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from hipponot_pubsub.runtime.project import ProjectError, check_generate_table
 
 from .model import ADAPTER_KINDS, COMPATIBILITY_LEVELS, DRAFT_07, DRAFT_2020_12, RULE_SETS, Channel, Settings
 from .problems import Problem, pointer
@@ -122,7 +127,11 @@ def read_config(text: str, file: str) -> tuple[Config, list[Problem]]:
         message = _TOML_POSITION.sub("", str(exc)).strip()
         return config, [Problem(file, "", "invalid-toml", f"invalid TOML: {message}", line, column)]
 
-    reader.keys(data, {"registry", "channels", "events", "imports", "compat"}, ())
+    reader.keys(data, {"registry", "channels", "events", "imports", "compat", "generate"}, ())
+    try:  # one reader of [generate] for every command: the runtime's (pubsub serve and the pytest plugin use it)
+        check_generate_table(data, Path(file))
+    except ProjectError as error:
+        reader.problems.append(Problem(file, error.pointer, "invalid-config", error.reason))
     config.settings = _read_settings(reader, data)
     for name, raw in reader.table(data, "channels", ()).items():
         channel = _read_channel(reader, name, raw)

@@ -7,10 +7,13 @@ pointer (or line and column for syntax errors), so a single ``pubsub lint`` run 
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from jsonpointer import JsonPointer
+
+from ..github import annotation
 
 
 @dataclass(frozen=True, order=True)
@@ -53,8 +56,16 @@ def pointer(parts: Iterable[str | int]) -> str:
     return str(JsonPointer.from_parts([str(p) for p in parts]).path)
 
 
-def format_problems(problems: Sequence[Problem], fmt: str = "text") -> str:
-    """Render problems for humans (one line each) or machines (``fmt="json"``)."""
+def format_problems(problems: Sequence[Problem], fmt: str = "text", root: str = "") -> str:
+    """Render problems for humans (one line each), machines (``fmt="json"``) or GitHub Actions
+    (``fmt="github"``: one ``::error`` per problem on its file, ``root`` being the registry folder's path)."""
     if fmt == "json":
         return json.dumps({"problems": [asdict(p) for p in sorted(problems)]}, indent=2)
+    if fmt == "github":
+        return "\n".join(
+            annotation("error", f"{p.pointer}: {p.message}" if p.pointer else p.message,
+                       file=posixpath.join(root, p.file) if root else p.file, line=p.line,
+                       title=f"registry problem ({p.code})")
+            for p in sorted(problems)
+        )
     return "\n".join(str(p) for p in sorted(problems))

@@ -85,7 +85,7 @@ def _model(packages: dict[str, Any], package: str, type_: str, number: int) -> t
     manifest = json.loads((Path(packages[package].__file__).parent / "manifest.json").read_text())
     entry = next(e for e in manifest["events"] if (e["type"], e["version"]) == (type_, number))
     module, cls = entry["model"].split(":")
-    model = getattr(importlib.import_module(module), cls)
+    model = getattr(importlib.import_module(module, package), cls)  # relative to the generated package
     loaded = registry(package)
     # The reference: plain jsonschema (formats asserted), not the runtime's fast path.
     validator = validator_from_bundle(bundle(loaded, loaded.event_version(type_, number))).reference
@@ -230,7 +230,7 @@ def test_a_json_name_equal_to_another_fields_python_name(generate_package: Any) 
     manifest = json.loads((out / "manifest.json").read_text())
     entry = next(e for e in manifest["events"] if e["type"] == "import")
     module, cls = entry["model"].split(":")
-    model = getattr(importlib.import_module(module), cls)
+    model = getattr(importlib.import_module(module, "hostile_pkg"), cls)
     validator = validator_from_bundle(json.loads((out / entry["bundle"]).read_text())).reference
     instance = {"class": "x", "from": 1, "a_b": 5}
     assert trusted_reader(model)(instance).a_b_1 == 5  # the subscribers' reader reads JSON names only

@@ -57,5 +57,8 @@ class NotificationRequestedV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 NotificationRequestedV1.__pubsub_event__ = ("notification.requested", 1)
-NotificationRequestedV1.__pubsub_bundle__ = ("generated", "schemas/notification_requested.v1.json")
+NotificationRequestedV1.__pubsub_bundle__ = (_PACKAGE, "schemas/notification_requested.v1.json")

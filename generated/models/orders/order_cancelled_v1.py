@@ -45,5 +45,8 @@ class OrderCancelledV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 OrderCancelledV1.__pubsub_event__ = ("order.cancelled", 1)
-OrderCancelledV1.__pubsub_bundle__ = ("generated", "schemas/order_cancelled.v1.json")
+OrderCancelledV1.__pubsub_bundle__ = (_PACKAGE, "schemas/order_cancelled.v1.json")

@@ -87,5 +87,8 @@ class OrderPlacedV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 OrderPlacedV1.__pubsub_event__ = ("order.placed", 1)
-OrderPlacedV1.__pubsub_bundle__ = ("generated", "schemas/order_placed.v1.json")
+OrderPlacedV1.__pubsub_bundle__ = (_PACKAGE, "schemas/order_placed.v1.json")

@@ -92,5 +92,8 @@ class OrderPlacedV2(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 OrderPlacedV2.__pubsub_event__ = ("order.placed", 2)
-OrderPlacedV2.__pubsub_bundle__ = ("generated", "schemas/order_placed.v2.json")
+OrderPlacedV2.__pubsub_bundle__ = (_PACKAGE, "schemas/order_placed.v2.json")

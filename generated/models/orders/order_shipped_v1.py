@@ -80,5 +80,8 @@ class OrderShippedV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 OrderShippedV1.__pubsub_event__ = ("order.shipped", 1)
-OrderShippedV1.__pubsub_bundle__ = ("generated", "schemas/order_shipped.v1.json")
+OrderShippedV1.__pubsub_bundle__ = (_PACKAGE, "schemas/order_shipped.v1.json")

@@ -45,5 +45,8 @@ class UserEmailChangedV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 UserEmailChangedV1.__pubsub_event__ = ("user.email_changed", 1)
-UserEmailChangedV1.__pubsub_bundle__ = ("generated", "schemas/user_email_changed.v1.json")
+UserEmailChangedV1.__pubsub_bundle__ = (_PACKAGE, "schemas/user_email_changed.v1.json")

@@ -53,5 +53,8 @@ class UserRegisteredV1(EventPayload):
     """
 
 
+# The generated package, whatever name it is imported under: its schemas/ folder holds the bundles.
+_PACKAGE = __name__.rsplit(".", 3)[0]
+
 UserRegisteredV1.__pubsub_event__ = ("user.registered", 1)
-UserRegisteredV1.__pubsub_bundle__ = ("generated", "schemas/user_registered.v1.json")
+UserRegisteredV1.__pubsub_bundle__ = (_PACKAGE, "schemas/user_registered.v1.json")
