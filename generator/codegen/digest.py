@@ -17,6 +17,8 @@ MANIFEST = "manifest.json"
 
 #: Libraries whose behaviour shapes the output: a different version may generate different bytes.
 TOOLS = ("hipponot-pubsub", "datamodel-code-generator", "jinja2", "jsonschema", "referencing")
+#: The generator's own source folder (``hipponot_pubsub/generator``): its code shapes the output too.
+GENERATOR = Path(__file__).parent.parent
 
 
 def tool_fingerprint() -> str:
@@ -28,7 +30,7 @@ def tool_fingerprint() -> str:
         except PackageNotFoundError:
             installed = "missing"
         hasher.update(f"{library}={installed}\n".encode())
-    generator = Path(__file__).parent.parent
+    generator = GENERATOR
     sources = [*generator.joinpath("codegen").glob("*.py"), *generator.joinpath("codegen", "templates").glob("*.j2"),
                *generator.joinpath("registry").glob("*.py")]
     for path in sorted(sources):

@@ -67,6 +67,8 @@ NUMBER_TYPES = {
 DRAFT7_REF_SIBLINGS = frozenset({"$ref", "$id", "$schema", "$comment", "title", "description", "default", "examples",
                                  "definitions", "$defs", "readOnly", "writeOnly"})
 #: Formats datamodel-code-generator's option set (``dcg_options``) reads as plain strings.
+#: Line length of the generated models (the output must not depend on the user's formatter settings).
+LINE_LENGTH = 120
 STRING_FORMATS = ("email", "idn-email", "uri", "uri-reference", "iri", "iri-reference", "hostname", "idn-hostname")
 
 
@@ -279,6 +281,9 @@ def dcg_options(base_class_map: Mapping[str, str | list[str]] | None = None) -> 
         "target_python_version": PythonVersion.PY_311,
         "disable_timestamp": True,
         "formatters": [Formatter.BUILTIN],
+        # Fixed, not read from the pyproject.toml of the current directory: the same schemas must give the same
+        # bytes in every repository (the formatter otherwise takes the user's ruff/black line length).
+        "builtin_format_line_length": LINE_LENGTH,
         "base_class": BASE_CLASS,
         "base_class_map": dict(base_class_map or {}),
         "use_schema_description": True,
@@ -319,7 +324,8 @@ def generate_models(registry: Registry, plan: ModelPlan) -> dict[tuple[str, ...]
             target.parent.mkdir(parents=True, exist_ok=True)
             # Sorted keys: datamodel-code-generator orders fields as it reads them. Compact: the C encoder.
             target.write_text(json.dumps(schema, sort_keys=True, separators=(",", ":")), encoding="utf-8")
-        output = generate(root, **dcg_options(base_class_map))
+        # settings_path: the scratch folder, so no pyproject.toml of the user's is read (line length, isort).
+        output = generate(root, settings_path=root, **dcg_options(base_class_map))
     if isinstance(output, str):
         return {plan.modules[next(iter(plan.modules))][-1:]: output}
     if output is None:

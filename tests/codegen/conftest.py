@@ -36,3 +36,11 @@ def generate_package(tmp_path: Path) -> Iterator[Generate]:
     for name in list(sys.modules):
         if name.startswith(("thirdparty_pkg", "hostile_pkg", "example_pkg")):
             del sys.modules[name]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fast-path cache of ``generate --check`` in a folder of the test's own, never the user's."""
+    folder = tmp_path_factory.mktemp("pubsub-cache")
+    monkeypatch.setenv("PUBSUB_CACHE_DIR", str(folder))
+    return folder
