@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     except GitError as exc:
         return check.fail(2, f"cannot find the default branch: {exc}")
     if args.against == DEFAULT_BRANCH:
-        print(f"check: comparing with {against} (the default branch)", file=sys.stderr)
+        print(f"check: comparing with {against} (the default branch)" if against else
+              "check: no commit yet, nothing to compare with", file=sys.stderr)
 
     check.step("lint")
     _, problems = lint_registry(root)

@@ -143,7 +143,8 @@ def run_compat(
     try:
         if against == DEFAULT_BRANCH:
             against = resolve_ref(schemas.resolve(), against)
-            print(f"compat: comparing with {against} (the default branch)", file=sys.stderr)
+            print(f"compat: comparing with {against} (the default branch)" if against else
+                  "compat: no commit yet, nothing to compare with", file=sys.stderr)
         if against is None:
             findings = check_registry(events, rules=rule_set)
         else:

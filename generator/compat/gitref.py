@@ -35,27 +35,27 @@ def _git(cwd: Path, *args: str) -> bytes:
 DEFAULT_BRANCH = "default"
 
 
-def default_branch(cwd: Path) -> str:
+def default_branch(cwd: Path) -> str | None:
     """The ref to compare with when none is named: the remote's default branch (``origin/HEAD``, as a clone
     sets it), else ``origin/main`` or ``origin/master``, else the last commit (``HEAD``), so the pre-commit
-    hook and CI work in any repository, with or without a remote. Read locally: nothing is fetched."""
+    hook and CI work in any repository, with or without a remote; None before the first commit (nothing to
+    compare with). Read locally: nothing is fetched."""
     top = Path(_git(cwd, "rev-parse", "--show-toplevel").decode().strip())
     try:
         head = _git(top, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD").decode().strip()
     except GitError:
         head = ""
-    candidates = [head] if head else []
-    for ref in [*candidates, "origin/main", "origin/master"]:
+    for ref in [*([head] if head else []), "origin/main", "origin/master", "HEAD"]:
         try:
             _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         except GitError:
             continue
         return ref
-    return "HEAD"
+    return None
 
 
-def resolve_ref(cwd: Path, ref: str) -> str:
-    """``ref`` itself, or for :data:`DEFAULT_BRANCH` the ref :func:`default_branch` finds."""
+def resolve_ref(cwd: Path, ref: str) -> str | None:
+    """``ref`` itself, or for :data:`DEFAULT_BRANCH` the ref :func:`default_branch` finds (None: no commit)."""
     return default_branch(cwd) if ref == DEFAULT_BRANCH else ref
 
 

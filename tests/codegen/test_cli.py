@@ -107,7 +107,9 @@ def test_generate_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["status"] == "written"
 
 
-BLOCK = "import sys; sys.modules[{name!r}] = None; from hipponot_pubsub.generator.cli import main; sys.exit(main({argv!r}))"
+#: The library made unimportable, as when it is not installed (``import x`` raises ImportError for a None entry).
+BLOCK = ("import sys; sys.modules[{name!r}] = None; "
+         "from hipponot_pubsub.generator.cli import main; sys.exit(main({argv!r}))")
 
 
 @pytest.mark.parametrize("module", ["datamodel_code_generator", "jinja2"])
@@ -125,6 +127,7 @@ def test_without_the_code_generator_commands_say_which_extra(tmp_path: Path, mod
 @pytest.mark.parametrize("argv", [["lint"], ["compat"], ["schemas", "list"]])
 def test_lint_and_compat_work_without_the_code_generator(argv: list[str]) -> None:
     prelude = "import sys; sys.modules['datamodel_code_generator'] = sys.modules['jinja2'] = None; "
-    code = prelude + f"from hipponot_pubsub.generator.cli import main; sys.exit(main({['--schemas', str(EXAMPLE), *argv]!r}))"
+    argv = ["--schemas", str(EXAMPLE), *argv]
+    code = prelude + f"from hipponot_pubsub.generator.cli import main; sys.exit(main({argv!r}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
