@@ -7,6 +7,7 @@ Where the package goes: ``--out``/``--package``, else the ``[generate]`` table o
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -50,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         target = generate_target(root, out=args.out, package=args.package)
     except ProjectError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _usage_error(args.format, str(exc), 2)
     show_progress = not args.quiet and sys.stderr.isatty()
 
     def progress(message: str) -> None:
@@ -61,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = generate(root, target, check=args.check, progress=progress)
     except MissingExtra as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_MISSING
+        return _usage_error(args.format, str(exc), EXIT_MISSING)
     show(result, args.format, root, quiet=args.quiet)
     return result.exit_code
+
+
+def _usage_error(fmt: str, message: str, code: int) -> int:
+    """The error on stderr; with ``--format json`` also as the one document on stdout."""
+    print(f"error: {message}", file=sys.stderr)
+    if fmt == "json":
+        print(json.dumps({"status": "error", "error": message}))
+    return code

@@ -100,3 +100,21 @@ def test_a_bad_generate_table_is_a_lint_problem_with_its_pointer(
     assert main(["generate"]) == 2
     assert "/generate/package" in capsys.readouterr().err
     assert not (user_repo / "src" / "myapp" / "events").exists()
+
+
+def test_manifests_with_absolute_model_names_still_load() -> None:
+    """Manifests written before the output was relocatable name ``generated.models...`` in full."""
+    manifest = json.loads((ROOT / "generated" / "manifest.json").read_text())
+    for event in manifest["events"]:
+        event["model"] = "generated" + event["model"]
+    catalog = Catalog.from_manifest(manifest, lambda rel: json.loads((ROOT / "generated" / rel).read_text()))
+    assert catalog.spec("order.placed").model.__name__ == "OrderPlacedV2"
+
+
+def test_a_catalog_from_a_folder_without_its_package_names_what_to_do() -> None:
+    catalog = Catalog.from_folder(ROOT / "generated")
+    assert catalog.spec("order.placed").validator.is_valid({}) is False  # validation needs no import
+    with pytest.raises(LookupError, match=r"from_folder\(folder, package=name\)"):
+        _ = catalog.spec("order.placed").model
+    assert Catalog.from_folder(ROOT / "generated", package="generated").spec("order.placed").model.__name__ \
+        == "OrderPlacedV2"
