@@ -51,6 +51,7 @@ from .errors import (
     ValidationFailed,
     WrongChannel,
 )
+from .extras import missing_extra
 from .idempotency import IdempotencyWindow
 from .metrics import MetricsSnapshot
 from .retry import RetryPolicy
@@ -396,6 +397,8 @@ class Bus:
         self._channel_adapter: dict[str, Adapter] = {}
         self._consumers: list[Consumer] = []
         self._declared: list[ConsumerSpec] = []
+        #: consumers being started for subscriptions declared on the running bus (``register``)
+        self._registering: deque[asyncio.Task[list[Consumer]]] = deque()
         self.idempotency_window = idempotency_window
         self._idempotency: IdempotencyWindow[PublishResult] = IdempotencyWindow(idempotency_window)
         self._consumer_count = 0
@@ -421,7 +424,7 @@ class Bus:
             for kind, channels in by_kind.items():
                 if kind not in self._factories:
                     raise PubSubError(f"no adapter factory for kind {kind!r} (channels {[c.name for c in channels]})")
-                adapter = _load_factory(self._factories[kind])(channels)
+                adapter = self._adapter_factory(kind, channels)(channels)
                 await adapter.start()
                 self._adapters[kind] = adapter
                 for channel in channels:
@@ -433,9 +436,23 @@ class Bus:
             await self.stop()
             raise
 
+    def _adapter_factory(self, kind: str, channels: Sequence[ChannelSpec]) -> AdapterFactory:
+        """The factory of ``kind``, imported now; a broker library missing from the install is reported as the
+        extra to install (``MissingExtra``), naming the channels that need it."""
+        try:
+            return _load_factory(self._factories[kind])
+        except ModuleNotFoundError as error:
+            names = ", ".join(sorted(c.name for c in channels))
+            missing = missing_extra(error, f"the {kind} adapter (channels {names})")
+            if missing is None:
+                raise
+            raise missing from None
+
     async def stop(self) -> None:
         """Drain subscriptions, then close adapters. Idempotent."""
         self._running = False
+        registering, self._registering = self._registering, deque()
+        await asyncio.gather(*registering, return_exceptions=True)
         consumers, self._consumers = self._consumers, []
         await asyncio.gather(*(c.stop(self.drain_timeout) for c in consumers), return_exceptions=True)
         adapters, self._adapters = self._adapters, {}
@@ -491,6 +508,8 @@ class Bus:
 
     async def publish_envelope(self, envelope: Envelope[Any], *, channel: str | None = None) -> PublishResult:
         """Validate and publish an envelope whose ``data`` is JSON-ready (``channel``, if given, is checked)."""
+        if self._registering:
+            await self._registered()
         envelope, spec = check(envelope, self.catalog, channel=channel)
         if envelope.idempotency_key is None:
             return await self._publish_checked(envelope, spec)
@@ -524,6 +543,8 @@ class Bus:
         JSON (``codec.encode``) of an event of ``specs[i]`` whose data is valid against that version, with id
         ``ids[i]`` and partition key ``keys[i]``. Nothing is checked again. Each channel's events go to its
         adapter as one all-or-nothing ``publish_many``, in order; returns the positions, in order."""
+        if self._registering:
+            await self._registered()
         headers = {spec: (spec.type, str(spec.version)) for spec in dict.fromkeys(specs)}  # per spec, once
         channels = {spec.channel for spec in headers}
         if len(channels) == 1:  # the usual batch: one adapter call, no regrouping
@@ -562,10 +583,27 @@ class Bus:
     # -- consuming -----------------------------------------------------------------------------------------
 
     def register(self, spec: ConsumerSpec) -> None:
-        """Declare a subscription before ``start`` (the decorator form of subscribers uses this)."""
-        if self._running:
-            raise PubSubError("the bus is running: use `await bus.subscribe(...)`")
+        """Declare a subscription that runs whenever the bus runs (the decorator form of subscribers uses this).
+
+        Before ``start`` it starts with the bus. On a running bus (a test kit's bus, an app already serving) it
+        starts at once, in a task; the bus finishes starting it before its next publish, so an event published
+        after the declaration reaches the handler even from ``StartAt.LATEST``."""
+        for event_type in spec.types:
+            self.catalog.channel_of(event_type)  # an unknown type fails here, where it was written
         self._declared.append(spec)
+        if not self._running:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise PubSubError("the bus is running on an event loop: declare subscriptions from a coroutine "
+                              "on that loop, or use `await bus.subscribe(...)`") from None
+        self._registering.append(loop.create_task(self._start_consumer(spec), name=f"pubsub-register:{spec.name}"))
+
+    async def _registered(self) -> None:
+        """Wait until the subscriptions declared on the running bus are started (raising if one failed)."""
+        while self._registering:
+            await self._registering.popleft()
 
     async def subscribe(
         self,
