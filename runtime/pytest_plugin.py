@@ -11,15 +11,17 @@ asking for ``pubsub_bus`` fails, saying what to install.
 2. the ``[generate]`` table of your registry's ``pubsub.toml`` (registry folder: ``--pubsub-schemas`` or ini
    ``pubsub_schemas``, default ``schemas`` under the rootdir), the table ``pubsub generate`` writes from.
 
-The package is made importable from its folder when it is not installed. With neither, the fixture fails and
-says so (it never falls back to some package named ``generated``). Override the fixture in a conftest to use
-another catalog. ``pubsub_bus`` is a started in-memory bus over it (see ``hipponot_pubsub.runtime.testing``),
-stopped, draining handlers, after the test; subscribers declared on it with ``@XSubscriber.handler(bus)``
-start at once.
+The package is made importable from its folder when it is not installed (at start-up, so test modules can
+import it at the top). With neither, the fixture fails and says so: it never falls back to some package named
+``generated``. Override the fixture in a conftest to use another catalog.
+
+``pubsub_bus`` is a started in-memory bus over it (see ``hipponot_pubsub.runtime.testing``), stopped, draining
+handlers, after the test; subscribers declared on it with ``@XSubscriber.handler(pubsub_bus)`` start at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,14 @@ def catalog_target(config: pytest.Config) -> GenerateTarget:
     if not target.out.is_absolute():  # the flag's default folder is relative to the current directory
         target = GenerateTarget(out=root / target.out, package=target.package)
     return target
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the configured package importable before collection, since test modules import its publishers and
+    models at the top. A missing or bad configuration is left for the fixtures to report: a project that does
+    not use the kit must not notice the plugin."""
+    with contextlib.suppress(ProjectError):
+        catalog_target(config).ensure_importable()
 
 
 @pytest.fixture(scope="session")
