@@ -24,15 +24,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .bus import Bus
-from .catalog import Catalog
 from .extras import install_command
 from .project import CONFIG_FILE, GenerateTarget, ProjectError, generate_target, read_generate_table
-from .testing import memory_bus
+
+if TYPE_CHECKING:  # imported by the fixtures: a pytest run that uses none of them does not pay for the runtime
+    from .bus import Bus
+    from .catalog import Catalog
 
 DEFAULT_SCHEMAS = "schemas"
 
@@ -81,6 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def pubsub_catalog(request: pytest.FixtureRequest) -> Catalog:
     """The catalog of your generated package (see the module docstring)."""
+    from .catalog import Catalog
+
     try:
         target = catalog_target(request.config)
         target.ensure_importable()
@@ -109,5 +112,7 @@ def _async_fixture(function: Callable[..., AsyncIterator[Bus]]) -> Any:
 @_async_fixture
 async def pubsub_bus(pubsub_catalog: Catalog) -> AsyncIterator[Bus]:
     """A started bus over ``pubsub_catalog`` with every channel in memory, stopped after the test."""
+    from .testing import memory_bus
+
     async with memory_bus(pubsub_catalog) as bus:
         yield bus

@@ -118,3 +118,13 @@ def test_without_pytest_asyncio_the_plugin_loads_and_only_pubsub_bus_fails(tmp_p
     assert "hipponot-pubsub-" in result.stdout.partition("plugins:")[2].splitlines()[0]  # loaded
     assert "2 passed, 1 error" in result.stdout, result.stdout
     assert "the pubsub_bus fixture needs pytest-asyncio: pip install 'hipponot-pubsub[testing]'" in result.stdout
+
+
+def test_loading_the_plugin_imports_none_of_the_runtime() -> None:
+    """Every pytest run of an environment with the library loads the plugin: it must not pay for the runtime."""
+    code = ("import sys, hipponot_pubsub.runtime.pytest_plugin\n"
+            "print(sorted(m for m in sys.modules if m.startswith('hipponot_pubsub.runtime.') and m.rpartition('.')[2]"
+            " not in ('pytest_plugin', 'project', 'extras', 'errors')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
