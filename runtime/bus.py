@@ -417,14 +417,11 @@ class Bus:
         if self._running:
             return
         self.catalog.compile_all()
-        by_kind: dict[str, list[ChannelSpec]] = {}
-        for spec in self.catalog.channels.values():
-            by_kind.setdefault(self.adapter_kind(spec.name), []).append(spec)
+        by_kind = self._channels_by_kind()
         try:
+            factories = self.adapter_factories()
             for kind, channels in by_kind.items():
-                if kind not in self._factories:
-                    raise PubSubError(f"no adapter factory for kind {kind!r} (channels {[c.name for c in channels]})")
-                adapter = self._adapter_factory(kind, channels)(channels)
+                adapter = factories[kind](channels)
                 await adapter.start()
                 self._adapters[kind] = adapter
                 for channel in channels:
@@ -436,17 +433,29 @@ class Bus:
             await self.stop()
             raise
 
-    def _adapter_factory(self, kind: str, channels: Sequence[ChannelSpec]) -> AdapterFactory:
-        """The factory of ``kind``, imported now; a broker library missing from the install is reported as the
-        extra to install (``MissingExtra``), naming the channels that need it."""
-        try:
-            return _load_factory(self._factories[kind])
-        except ModuleNotFoundError as error:
+    def _channels_by_kind(self) -> dict[str, list[ChannelSpec]]:
+        by_kind: dict[str, list[ChannelSpec]] = {}
+        for spec in self.catalog.channels.values():
+            by_kind.setdefault(self.adapter_kind(spec.name), []).append(spec)
+        return by_kind
+
+    def adapter_factories(self) -> dict[str, AdapterFactory]:
+        """The factory of every adapter kind the channels use, imported now (``start`` calls it; a command can
+        call it first to report a problem before serving). A broker library missing from the install raises
+        ``MissingExtra`` naming the extra and the channels that need it."""
+        factories = {}
+        for kind, channels in self._channels_by_kind().items():
             names = ", ".join(sorted(c.name for c in channels))
-            missing = missing_extra(error, f"the {kind} adapter (channels {names})")
-            if missing is None:
-                raise
-            raise missing from None
+            if kind not in self._factories:
+                raise PubSubError(f"no adapter factory for kind {kind!r} (channels {names})")
+            try:
+                factories[kind] = _load_factory(self._factories[kind])
+            except ModuleNotFoundError as error:
+                missing = missing_extra(error, f"the {kind} adapter (channels {names})")
+                if missing is None:
+                    raise
+                raise missing from None
+        return factories
 
     async def stop(self) -> None:
         """Drain subscriptions, then close adapters. Idempotent."""

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
+from ..errors import PubSubError
 from ..extras import missing_extra
 from ..project import generate_target
 
@@ -70,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from .app import GracefulServer, create_app
+        from .plugin import PubSubService
         from .settings import ServiceSettings
     except ModuleNotFoundError as error:
         missing = missing_extra(error, "pubsub serve")
@@ -97,7 +99,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {package}: {error}", file=sys.stderr)
         return 2
     kind = "memory" if args.memory else args.all_channels_on
-    app = create_app(catalog, settings=settings, all_channels_on=kind)
+    service = PubSubService(catalog, settings=settings, all_channels_on=kind)
+    try:
+        service.bus.adapter_factories()  # a missing broker library: its extra named now, not a startup traceback
+    except PubSubError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = create_app(service=service)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

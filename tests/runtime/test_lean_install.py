@@ -136,3 +136,14 @@ def test_pubsub_serve_without_the_http_extra_exits_2_naming_it() -> None:
     [line] = result.stderr.splitlines()
     assert re.fullmatch(r"error: pubsub serve needs (uvicorn|litestar), which is not installed: "
                         r"pip install 'hipponot-pubsub\[http\]'", line), line
+
+
+def test_pubsub_serve_on_the_registry_adapters_without_redis_exits_2_naming_it() -> None:
+    result = run_without(("redis",), """
+        from hipponot_pubsub.generator.cli import main
+        sys.exit(main(["serve", "--anonymous", "--port", "0"]))
+    """)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == ("error: the redis adapter (channels orders) needs redis, which is not "
+                                              "installed: pip install 'hipponot-pubsub[redis]'")
