@@ -22,6 +22,7 @@ PROVIDED_BY: Mapping[str, str] = {
     "httpx": "http",
     "httpx_sse": "http",
     "prometheus_client": "http",
+    "anyio": "http",
     "redis": "redis",
     "aiokafka": "kafka",
     "pytest": "testing",
