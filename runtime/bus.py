@@ -461,7 +461,9 @@ class Bus:
         """Drain subscriptions, then close adapters. Idempotent."""
         self._running = False
         registering, self._registering = self._registering, deque()
-        await asyncio.gather(*registering, return_exceptions=True)
+        for outcome in await asyncio.gather(*registering, return_exceptions=True):
+            if isinstance(outcome, Exception):  # nothing published since, so nobody heard of it
+                logger.error("a subscription declared on the running bus did not start: %s", _describe(outcome))
         consumers, self._consumers = self._consumers, []
         await asyncio.gather(*(c.stop(self.drain_timeout) for c in consumers), return_exceptions=True)
         adapters, self._adapters = self._adapters, {}

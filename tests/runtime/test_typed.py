@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
+from hipponot_pubsub.runtime.adapters.base import StartAt
 from hipponot_pubsub.runtime.bus import Bus
 from hipponot_pubsub.runtime.catalog import Catalog
 from hipponot_pubsub.runtime.envelope import Envelope
-from hipponot_pubsub.runtime.errors import UnknownEventType
+from hipponot_pubsub.runtime.errors import InvalidPosition, UnknownEventType
 from hipponot_pubsub.runtime.publisher import Publisher
 from hipponot_pubsub.runtime.subscriber import Subscriber
 from hipponot_pubsub.runtime.testing import Received, dead_letters, memory_bus, published, wait_until
@@ -106,6 +107,14 @@ async def test_a_decorator_subscriber_declared_while_running_restarts_with_the_b
     async with bus:
         await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
         await received.wait_for(1)
+
+
+async def test_a_subscription_declared_on_a_running_bus_that_cannot_start_fails_the_next_publish(
+        bus: Bus, order_v2: dict[str, Any]) -> None:
+    Collecting(bus, start=StartAt.after("not-a-position")).register()
+    with pytest.raises(InvalidPosition):
+        await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
+    await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))  # reported once
 
 
 async def test_a_decorator_for_an_unknown_type_fails_where_it_is_written(bus: Bus) -> None:
