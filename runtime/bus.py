@@ -612,9 +612,15 @@ class Bus:
         self._registering.append(loop.create_task(self._start_consumer(spec), name=f"pubsub-register:{spec.name}"))
 
     async def _registered(self) -> None:
-        """Wait until the subscriptions declared on the running bus are started (raising if one failed)."""
+        """Wait until the subscriptions declared on the running bus are started (raising if one failed). A task
+        leaves the queue only once done, so a concurrent publisher waits for it too."""
         while self._registering:
-            await self._registering.popleft()
+            task = self._registering[0]
+            try:
+                await task
+            finally:
+                if self._registering and self._registering[0] is task:
+                    self._registering.popleft()
 
     async def subscribe(
         self,
