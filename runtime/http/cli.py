@@ -21,17 +21,14 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
 from ..errors import PubSubError
 from ..extras import missing_extra
-from ..project import generate_target
+from .served import DEFAULT_SCHEMAS, served_package
 
 Common = Callable[[argparse.ArgumentParser], None]
-#: The registry folder when neither ``--schemas`` nor ``$PUBSUB_SCHEMAS`` names one (as for the other commands).
-DEFAULT_SCHEMAS = "schemas"
 
 
 def add_parser(commands: Any, common: Common) -> None:
@@ -56,16 +53,6 @@ def add_parser(commands: Any, common: Common) -> None:
     serve.set_defaults(handler=cmd_serve)
 
 
-def served_package(args: argparse.Namespace) -> str:
-    """The generated package to serve: ``--package``, else the ``[generate]`` table of the registry in
-    ``--schemas``, made importable from its folder (so ``pubsub serve`` works from a repository's root without
-    the package being installed). Raises ``ProjectError`` on a bad table."""
-    registry = Path(getattr(args, "schemas", None) or os.environ.get("PUBSUB_SCHEMAS", DEFAULT_SCHEMAS))
-    target = generate_target(registry, package=args.package)
-    target.ensure_importable()
-    return target.package
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -85,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = ServiceSettings.from_env()
         if args.anonymous:
             settings = dataclasses.replace(settings, allow_anonymous=True)
-        package = served_package(args)
+        package = served_package(args.package, getattr(args, "schemas", None))
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

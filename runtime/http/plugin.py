@@ -6,7 +6,7 @@
     from hipponot_pubsub.runtime.catalog import Catalog
     from hipponot_pubsub.runtime.http import PubSubPlugin, PubSubService
 
-    service = PubSubService(Catalog.from_package("generated"))
+    service = PubSubService(Catalog.from_package("myapp.events"))
     app = Litestar(route_handlers=[...your routes...], plugins=[PubSubPlugin(service, path="/pubsub")])
 
 Your handlers can then ask for ``pubsub: PubSubService`` or ``bus: Bus`` by name. The plugin starts the bus
