@@ -51,6 +51,7 @@ from .errors import (
     ValidationFailed,
     WrongChannel,
 )
+from .extras import missing_extra
 from .idempotency import IdempotencyWindow
 from .metrics import MetricsSnapshot
 from .retry import RetryPolicy
@@ -396,6 +397,8 @@ class Bus:
         self._channel_adapter: dict[str, Adapter] = {}
         self._consumers: list[Consumer] = []
         self._declared: list[ConsumerSpec] = []
+        #: consumers being started for subscriptions declared on the running bus (``register``)
+        self._registering: deque[asyncio.Task[list[Consumer]]] = deque()
         self.idempotency_window = idempotency_window
         self._idempotency: IdempotencyWindow[PublishResult] = IdempotencyWindow(idempotency_window)
         self._consumer_count = 0
@@ -414,14 +417,11 @@ class Bus:
         if self._running:
             return
         self.catalog.compile_all()
-        by_kind: dict[str, list[ChannelSpec]] = {}
-        for spec in self.catalog.channels.values():
-            by_kind.setdefault(self.adapter_kind(spec.name), []).append(spec)
+        by_kind = self._channels_by_kind()
         try:
+            factories = self.adapter_factories()
             for kind, channels in by_kind.items():
-                if kind not in self._factories:
-                    raise PubSubError(f"no adapter factory for kind {kind!r} (channels {[c.name for c in channels]})")
-                adapter = _load_factory(self._factories[kind])(channels)
+                adapter = factories[kind](channels)
                 await adapter.start()
                 self._adapters[kind] = adapter
                 for channel in channels:
@@ -433,9 +433,37 @@ class Bus:
             await self.stop()
             raise
 
+    def _channels_by_kind(self) -> dict[str, list[ChannelSpec]]:
+        by_kind: dict[str, list[ChannelSpec]] = {}
+        for spec in self.catalog.channels.values():
+            by_kind.setdefault(self.adapter_kind(spec.name), []).append(spec)
+        return by_kind
+
+    def adapter_factories(self) -> dict[str, AdapterFactory]:
+        """The factory of every adapter kind the channels use, imported now (``start`` calls it; a command can
+        call it first to report a problem before serving). A broker library missing from the install raises
+        ``MissingExtra`` naming the extra and the channels that need it."""
+        factories = {}
+        for kind, channels in self._channels_by_kind().items():
+            names = ", ".join(sorted(c.name for c in channels))
+            if kind not in self._factories:
+                raise PubSubError(f"no adapter factory for kind {kind!r} (channels {names})")
+            try:
+                factories[kind] = _load_factory(self._factories[kind])
+            except ModuleNotFoundError as error:
+                missing = missing_extra(error, f"the {kind} adapter (channels {names})")
+                if missing is None:
+                    raise
+                raise missing from None
+        return factories
+
     async def stop(self) -> None:
         """Drain subscriptions, then close adapters. Idempotent."""
         self._running = False
+        registering, self._registering = self._registering, deque()
+        for outcome in await asyncio.gather(*registering, return_exceptions=True):
+            if isinstance(outcome, Exception):  # nothing published since, so nobody heard of it
+                logger.error("a subscription declared on the running bus did not start: %s", _describe(outcome))
         consumers, self._consumers = self._consumers, []
         await asyncio.gather(*(c.stop(self.drain_timeout) for c in consumers), return_exceptions=True)
         adapters, self._adapters = self._adapters, {}
@@ -491,6 +519,8 @@ class Bus:
 
     async def publish_envelope(self, envelope: Envelope[Any], *, channel: str | None = None) -> PublishResult:
         """Validate and publish an envelope whose ``data`` is JSON-ready (``channel``, if given, is checked)."""
+        if self._registering:
+            await self._registered()
         envelope, spec = check(envelope, self.catalog, channel=channel)
         if envelope.idempotency_key is None:
             return await self._publish_checked(envelope, spec)
@@ -524,6 +554,8 @@ class Bus:
         JSON (``codec.encode``) of an event of ``specs[i]`` whose data is valid against that version, with id
         ``ids[i]`` and partition key ``keys[i]``. Nothing is checked again. Each channel's events go to its
         adapter as one all-or-nothing ``publish_many``, in order; returns the positions, in order."""
+        if self._registering:
+            await self._registered()
         headers = {spec: (spec.type, str(spec.version)) for spec in dict.fromkeys(specs)}  # per spec, once
         channels = {spec.channel for spec in headers}
         if len(channels) == 1:  # the usual batch: one adapter call, no regrouping
@@ -562,10 +594,33 @@ class Bus:
     # -- consuming -----------------------------------------------------------------------------------------
 
     def register(self, spec: ConsumerSpec) -> None:
-        """Declare a subscription before ``start`` (the decorator form of subscribers uses this)."""
-        if self._running:
-            raise PubSubError("the bus is running: use `await bus.subscribe(...)`")
+        """Declare a subscription that runs whenever the bus runs (the decorator form of subscribers uses this).
+
+        Before ``start`` it starts with the bus. On a running bus (a test kit's bus, an app already serving) it
+        starts at once, in a task; the bus finishes starting it before its next publish, so an event published
+        after the declaration reaches the handler even from ``StartAt.LATEST``."""
+        for event_type in spec.types:
+            self.catalog.channel_of(event_type)  # an unknown type fails here, where it was written
         self._declared.append(spec)
+        if not self._running:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise PubSubError("the bus is running on an event loop: declare subscriptions from a coroutine "
+                              "on that loop, or use `await bus.subscribe(...)`") from None
+        self._registering.append(loop.create_task(self._start_consumer(spec), name=f"pubsub-register:{spec.name}"))
+
+    async def _registered(self) -> None:
+        """Wait until the subscriptions declared on the running bus are started (raising if one failed). A task
+        leaves the queue only once done, so a concurrent publisher waits for it too."""
+        while self._registering:
+            task = self._registering[0]
+            try:
+                await task
+            finally:
+                if self._registering and self._registering[0] is task:
+                    self._registering.popleft()
 
     async def subscribe(
         self,

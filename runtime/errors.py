@@ -82,3 +82,13 @@ class UnreadableEvent(PoisonEvent):
 
 class BusClosed(PubSubError):
     """The bus is not running (not started yet, or stopped)."""
+
+
+class MissingExtra(PubSubError, ImportError):
+    """A library of an optional part of the install is missing; the message names the extra to install
+    (``pip install 'hipponot-pubsub[redis]'``). An ``ImportError`` too, so ``except ImportError`` still works."""
+
+    def __init__(self, message: str, *, extra: str, module: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+        self.name = module

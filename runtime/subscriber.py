@@ -96,7 +96,7 @@ class Subscriber(Generic[T]):
         return self.consumers
 
     def register(self) -> None:
-        """Subscribe when the bus starts (the bus is not running yet)."""
+        """Subscribe whenever the bus runs: when it starts, or at once if it is running (``Bus.register``)."""
         self.bus.register(self.consumer_spec())
 
     async def stop(self) -> None:
@@ -115,8 +115,9 @@ class Subscriber(Generic[T]):
         timeout: float | None = None,
         start: StartAt = StartAt.LATEST,
     ) -> Callable[[TypedHandler[T]], TypedHandler[T]]:
-        """Decorator: run the function for every event of this type once ``bus`` starts. Returns the function
-        unchanged (so it stays callable in unit tests)."""
+        """Decorator: run the function for every event of this type while ``bus`` runs (from its start, or at
+        once on a running bus such as the test kit's ``pubsub_bus``). Returns the function unchanged (so it stays
+        callable in unit tests)."""
 
         def decorate(function: TypedHandler[T]) -> TypedHandler[T]:
             subscriber = cls(bus, group=group, concurrency=concurrency, retry=retry, timeout=timeout, start=start)

@@ -1,9 +1,9 @@
 """``create_app``: the service as a Litestar app, and ``GracefulServer``: uvicorn that ends SSE streams first.
 
-``create_app()`` with no arguments serves the ``generated`` package's registry with settings from the
-environment; adapters are the registry's (``all_channels_on="memory"`` runs everything in-process, no outside
-service needed). OpenAPI documents are at ``/schema`` (Swagger UI at ``/schema/swagger``), AsyncAPI at
-``/asyncapi.json``.
+``create_app()`` with no arguments serves the registry of the package ``pubsub generate`` writes (the
+``[generate]`` table of ``./schemas/pubsub.toml``, see ``.served``) with settings from the environment; adapters
+are the registry's (``all_channels_on="memory"`` runs everything in-process, no outside service needed).
+OpenAPI documents are at ``/schema`` (Swagger UI at ``/schema/swagger``), AsyncAPI at ``/asyncapi.json``.
 
 uvicorn waits for open responses before it runs the app's shutdown, and an SSE stream never ends by itself;
 ``GracefulServer`` tells the service to end its streams as soon as shutdown begins, so Ctrl+C (or SIGTERM)
@@ -28,6 +28,7 @@ from ..bus import Bus
 from ..catalog import Catalog
 from .errors import EXCEPTION_HANDLERS
 from .plugin import PubSubPlugin, PubSubService, service_of
+from .served import served_package
 from .settings import ServiceSettings
 
 logger = logging.getLogger("hipponot_pubsub.runtime.http")
@@ -36,7 +37,7 @@ logger = logging.getLogger("hipponot_pubsub.runtime.http")
 def create_app(
     catalog: Catalog | None = None,
     *,
-    package: str = "generated",
+    package: str | None = None,
     bus: Bus | None = None,
     settings: ServiceSettings | None = None,
     adapters: Mapping[str, str | AdapterFactory] | None = None,
@@ -44,10 +45,11 @@ def create_app(
     service: PubSubService | None = None,
     debug: bool = False,
 ) -> Litestar:
-    """The HTTP service for ``catalog`` (default: read from the generated ``package``)."""
+    """The HTTP service for ``catalog`` (default: read from the generated ``package``, by default the one of the
+    ``[generate]`` table)."""
     if service is None:
         service = PubSubService(
-            catalog if catalog is not None else Catalog.from_package(package),
+            catalog if catalog is not None else Catalog.from_package(served_package(package)),
             bus=bus, settings=settings, adapters=adapters, all_channels_on=all_channels_on,
         )
     openapi = OpenAPIConfig(

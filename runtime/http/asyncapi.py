@@ -58,32 +58,38 @@ def envelope_schema(spec: EventSpec) -> dict[str, Any]:
 
 
 def asyncapi_document(catalog: Catalog, *, base_url: str | None = None) -> dict[str, Any]:
+    """The document for the service reached at ``base_url`` (scheme, host and the path it is mounted at, e.g.
+    ``https://api.example.com/pubsub``): listed as the server (``host``, ``protocol``, ``pathname``), and every
+    channel address and route named in it is a path from the host's root, mount path included, so a client
+    can request it as written. Without ``base_url``: no server, addresses from the service's root."""
+    parts = urlsplit(base_url or "")
+    mount = parts.path.rstrip("/")
     document: dict[str, Any] = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": f"{catalog.name} events",
             "version": "1",
-            "description": "Publish with POST /events (CloudEvents, validated against the registry); subscribe "
-                           "with Server-Sent Events at each channel's address (id = position, resume with "
-                           "Last-Event-ID).",
+            "description": f"Publish with POST {mount}/events (CloudEvents, validated against the registry); "
+                           "subscribe with Server-Sent Events at each channel's address (id = position, resume "
+                           "with Last-Event-ID).",
         },
         "defaultContentType": CONTENT_TYPE,
         "channels": {},
         "operations": {},
         "components": {"messages": {}},
     }
-    if base_url:
-        parts = urlsplit(base_url)
-        server: dict[str, Any] = {"host": parts.netloc, "protocol": parts.scheme or "http"}
-        if parts.path and parts.path != "/":
-            server["pathname"] = parts.path
+    if parts.netloc:
+        server: dict[str, Any] = {"host": parts.netloc, "protocol": parts.scheme or "http",
+                                  "description": "The HTTP service: POST events, Server-Sent Events streams"}
+        if mount:
+            server["pathname"] = mount
         document["servers"] = {"service": server}
     messages = document["components"]["messages"]
     for name in sorted(catalog.channels):
         channel = catalog.channels[name]
         specs = sorted((s for s in catalog if s.channel == name), key=lambda s: (s.type, s.version))
         refs = {message_key(s): {"$ref": f"#/components/messages/{message_key(s)}"} for s in specs}
-        entry: dict[str, Any] = {"address": f"/channels/{name}/events", "messages": refs}
+        entry: dict[str, Any] = {"address": f"{mount}/channels/{name}/events", "messages": refs}
         if channel.description:
             entry["description"] = channel.description
         document["channels"][name] = entry
@@ -98,7 +104,7 @@ def asyncapi_document(catalog: Catalog, *, base_url: str | None = None) -> dict[
         message_refs = [{"$ref": f"#/channels/{name}/messages/{key}"} for key in refs]
         document["operations"][f"{name}.publish"] = {
             "action": "receive", "channel": channel_ref, "messages": message_refs,
-            "summary": f"Events published to {name} (POST /events)",
+            "summary": f"Events published to {name} (POST {mount}/events)",
         }
         document["operations"][f"{name}.stream"] = {
             "action": "send", "channel": channel_ref, "messages": message_refs,

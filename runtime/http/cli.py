@@ -6,6 +6,10 @@ runnable alone as ``python -m hipponot_pubsub.runtime.http.cli serve ...``.
 ``pubsub serve --memory`` runs every channel on the in-memory adapter (no outside service), for local work;
 without it each channel uses the adapter the registry names. Settings come from the environment
 (``hipponot_pubsub.runtime.http.settings``); ``--anonymous`` allows requests without a token and says so.
+
+The package served is ``--package``, else the ``[generate]`` table of the registry's ``pubsub.toml`` (the one
+``pubsub generate`` writes from), imported from its folder. This module imports no HTTP library up front: on
+an install without extra ``http`` the command is still listed and exits 2 naming the extra.
 """
 
 from __future__ import annotations
@@ -13,10 +17,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from ..catalog import Catalog
+from ..errors import PubSubError
+from ..extras import missing_extra
+from .served import DEFAULT_SCHEMAS, served_package
 
 Common = Callable[[argparse.ArgumentParser], None]
 
@@ -27,7 +37,9 @@ def add_parser(commands: Any, common: Common) -> None:
     common(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--package", default="generated", help="generated package to serve (default: generated)")
+    serve.add_argument("--package", default=None, metavar="PACKAGE",
+                       help="generated package to serve (default: [generate] package of pubsub.toml in --schemas, "
+                            "else generated)")
     serve.add_argument("--memory", action="store_true", help="run every channel on the in-memory adapter")
     serve.add_argument("--all-channels-on", metavar="KIND", default=None,
                        help="run every channel on this adapter kind (memory, redis, kafka)")
@@ -42,23 +54,45 @@ def add_parser(commands: Any, common: Common) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ..catalog import Catalog
-    from .app import GracefulServer, create_app
-    from .settings import ServiceSettings
+        from .app import GracefulServer, create_app
+        from .plugin import PubSubService
+        from .settings import ServiceSettings
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error, "pubsub serve")
+        if missing is None:
+            raise
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ServiceSettings.from_env()
         if args.anonymous:
             settings = dataclasses.replace(settings, allow_anonymous=True)
-        catalog = Catalog.from_package(args.package)
-    except (ValueError, OSError, ModuleNotFoundError) as error:
+        package = served_package(args.package, getattr(args, "schemas", None))
+    except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        catalog = Catalog.from_package(package)
+    except ModuleNotFoundError as error:
+        print(f"error: cannot import the generated package {package!r} ({error}); run `pubsub generate`, or "
+              "name it with --package or the [generate] table of pubsub.toml", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as error:
+        print(f"error: {package}: {error}", file=sys.stderr)
+        return 2
     kind = "memory" if args.memory else args.all_channels_on
-    app = create_app(catalog, settings=settings, all_channels_on=kind)
+    service = PubSubService(catalog, settings=settings, all_channels_on=kind)
+    try:
+        service.bus.adapter_factories()  # a missing broker library: its extra named now, not a startup traceback
+    except PubSubError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app = create_app(service=service)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,10 +124,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas_option(parser: argparse.ArgumentParser) -> None:
+    """``--schemas`` when run alone (in ``pubsub serve`` the main CLI's common options give it)."""
+    parser.add_argument("--schemas", metavar="DIR", default=os.environ.get("PUBSUB_SCHEMAS", DEFAULT_SCHEMAS),
+                        help="registry folder holding pubsub.toml (default: $PUBSUB_SCHEMAS or ./schemas)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hipponot_pubsub.runtime.http.cli")
     commands = parser.add_subparsers(dest="command", required=True)
-    add_parser(commands, lambda _parser: None)
+    add_parser(commands, _schemas_option)
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -6,7 +6,7 @@
     from hipponot_pubsub.runtime.catalog import Catalog
     from hipponot_pubsub.runtime.http import PubSubPlugin, PubSubService
 
-    service = PubSubService(Catalog.from_package("generated"))
+    service = PubSubService(Catalog.from_package("myapp.events"))
     app = Litestar(route_handlers=[...your routes...], plugins=[PubSubPlugin(service, path="/pubsub")])
 
 Your handlers can then ask for ``pubsub: PubSubService`` or ``bus: Bus`` by name. The plugin starts the bus
@@ -62,6 +62,9 @@ class PubSubService:
         self.streams = StreamHub(self.settings)
         self.metrics = ServiceMetrics(self.bus.metrics, lambda: self.streams)
         self.compat = compat or generator_compat_checker()
+        #: Where the routes are mounted in the app ("" at its root; ``PubSubPlugin(path=...)`` sets it), for the
+        #: documents that give clients addresses (AsyncAPI).
+        self.mount_path = ""
         self._latest: dict[str, int] = {}
 
     def latest_version(self, event_type: str) -> int | None:
@@ -107,6 +110,13 @@ def service_of(app: Litestar) -> PubSubService:
     return found
 
 
+def mount_path(path: str) -> str:
+    """``path`` as a URL path prefix: a leading slash, no trailing one, "" for the root (``"pubsub/"`` →
+    ``"/pubsub"``)."""
+    stripped = path.strip("/")
+    return f"/{stripped}" if stripped else ""
+
+
 class PubSubPlugin(InitPlugin):
     """Wires a ``PubSubService`` into an app (see the module docstring)."""
 
@@ -119,6 +129,7 @@ class PubSubPlugin(InitPlugin):
         from .routes import ROUTES  # routes import this module's types
 
         service = self.service
+        service.mount_path = mount_path(self.path)
         app_config.state[STATE_KEY] = service
         app_config.lifespan.append(service.lifespan)
 

@@ -394,7 +394,8 @@ async def get_channel(pubsub: Service, channel: FromPath[str]) -> Response[bytes
 @get("/asyncapi.json", guards=[registry_read_guard], summary="AsyncAPI 3.0 document", tags=["registry"],
      responses=_problems(401, 403))
 async def asyncapi(request: Request[Any, Any, Any], pubsub: Service) -> Response[bytes]:
-    return _json(asyncapi_document(pubsub.catalog, base_url=str(request.base_url).rstrip("/")))
+    # base_url carries the server's root path (behind a proxy); the service may be mounted below it.
+    return _json(asyncapi_document(pubsub.catalog, base_url=str(request.base_url).rstrip("/") + pubsub.mount_path))
 
 
 # -- operations ------------------------------------------------------------------------------------------------

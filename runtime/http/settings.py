@@ -101,6 +101,7 @@ class ServiceSettings:
             "retry_ms": _int(env, "PUBSUB_SSE_RETRY_MS", cls.retry_ms),
             "sse_linger": _int(env, "PUBSUB_SSE_LINGER_MS", int(cls.sse_linger * 1000)) / 1000,
             "source": env.get("PUBSUB_SOURCE") or DEFAULT_SOURCE,
+            "path_prefix": env.get("PUBSUB_PATH_PREFIX", ""),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import pytest
+from hipponot_pubsub.runtime.adapters.base import StartAt
 from hipponot_pubsub.runtime.bus import Bus
 from hipponot_pubsub.runtime.catalog import Catalog
 from hipponot_pubsub.runtime.envelope import Envelope
+from hipponot_pubsub.runtime.errors import InvalidPosition, UnknownEventType
 from hipponot_pubsub.runtime.publisher import Publisher
 from hipponot_pubsub.runtime.subscriber import Subscriber
 from hipponot_pubsub.runtime.testing import Received, dead_letters, memory_bus, published, wait_until
@@ -79,6 +82,47 @@ async def test_decorator_subscriber_starts_with_the_bus(catalog: Catalog, order_
         await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
         [event] = await received.wait_for(1)
         assert event.data.sales_channel == "web"
+
+
+async def test_decorator_subscriber_on_a_running_bus_gets_the_next_event(bus: Bus, order_v2: dict[str, Any]) -> None:
+    """The test kit's bus is already running when a test declares its handlers."""
+    received: Received[OrderPlacedV2] = Received()
+
+    @OrderPlacedSubscriber.handler(bus, group="billing")
+    async def bill(event: Envelope[OrderPlacedV2]) -> None:
+        await received(event)
+
+    # Published at once, from the latest position: the bus finishes subscribing before it publishes.
+    await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
+    [event] = await received.wait_for(1)
+    assert event.data.sales_channel == "web"
+
+
+async def test_a_decorator_subscriber_declared_while_running_restarts_with_the_bus(
+        catalog: Catalog, order_v2: dict[str, Any]) -> None:
+    received: Received[OrderPlacedV2] = Received()
+    async with memory_bus(catalog) as bus:
+        OrderPlacedSubscriber.handler(bus)(received)
+    assert not bus.running  # stopped right after declaring: the consumer being started was stopped with it
+    async with bus:
+        await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
+        await received.wait_for(1)
+
+
+async def test_a_subscription_declared_on_a_running_bus_that_cannot_start_fails_the_next_publish(
+        bus: Bus, order_v2: dict[str, Any]) -> None:
+    Collecting(bus, start=StartAt.after("not-a-position")).register()
+    with pytest.raises(InvalidPosition):
+        await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))
+    await OrderPlacedPublisher(bus).publish(OrderPlacedV2.model_validate(order_v2))  # reported once
+
+
+async def test_a_decorator_for_an_unknown_type_fails_where_it_is_written(bus: Bus) -> None:
+    class Unknown(OrderPlacedSubscriber):
+        event_type: ClassVar[str] = "order.vanished"
+
+    with pytest.raises(UnknownEventType, match=r"order\.vanished"):
+        Unknown.handler(bus)(Received())
 
 
 async def test_an_old_consumer_reads_a_new_version_ignoring_new_fields(bus: Bus, order_v2: dict[str, Any]) -> None:
