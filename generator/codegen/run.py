@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from hipponot_pubsub.runtime.project import GenerateTarget
 
-from ..extras import MissingExtra, codegen_message, is_codegen_import_error, require_codegen
+from ..extras import codegen_missing, require_codegen
 from ..registry.problems import Problem
 from .cache import known_current, remember_current
 from .digest import fast_path_key
@@ -64,7 +64,7 @@ def generate(
 ) -> GenerateResult:
     """Generate (or with ``check``, compare) the package of the registry in ``root`` at ``target``.
 
-    Raises :class:`~hipponot_pubsub.generator.extras.MissingExtra` when the code generator is not installed.
+    Raises :class:`~hipponot_pubsub.runtime.errors.MissingExtra` when the code generator is not installed.
     """
     say = progress or (lambda _message: None)
     out = target.out
@@ -77,8 +77,9 @@ def generate(
         from .names import NameCollision
         from .pipeline import build, manifest_of
     except ImportError as error:
-        if is_codegen_import_error(error):
-            raise MissingExtra(codegen_message(command)) from None
+        missing = codegen_missing(error, command)
+        if missing is not None:
+            raise missing from None
         raise
     say(f"loading {root}")
     registry, problems = lint_registry(root)
