@@ -59,9 +59,11 @@ def envelope_schema(spec: EventSpec) -> dict[str, Any]:
 
 def asyncapi_document(catalog: Catalog, *, base_url: str | None = None) -> dict[str, Any]:
     """The document for the service reached at ``base_url`` (scheme, host and the path it is mounted at, e.g.
-    ``https://api.example.com/pubsub``): listed as the server (``host``, ``protocol``, ``pathname``), and every
-    channel address and route named in it is a path from the host's root, mount path included, so a client
-    can request it as written. Without ``base_url``: no server, addresses from the service's root."""
+    ``https://api.example.com/pubsub``): listed as the server (``host``, ``protocol``), and every channel address
+    and route named in it is a path from the host's root, mount path included, so a client requests
+    ``{protocol}://{host}{address}`` as written. The server carries no ``pathname``: AsyncAPI does not say how a
+    tool joins it with an address, and one that joins them would double the mount path. Without ``base_url``: no
+    server, addresses from the service's root."""
     parts = urlsplit(base_url or "")
     mount = parts.path.rstrip("/")
     document: dict[str, Any] = {
@@ -81,8 +83,6 @@ def asyncapi_document(catalog: Catalog, *, base_url: str | None = None) -> dict[
     if parts.netloc:
         server: dict[str, Any] = {"host": parts.netloc, "protocol": parts.scheme or "http",
                                   "description": "The HTTP service: POST events, Server-Sent Events streams"}
-        if mount:
-            server["pathname"] = mount
         document["servers"] = {"service": server}
     messages = document["components"]["messages"]
     for name in sorted(catalog.channels):
