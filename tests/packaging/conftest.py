@@ -1,0 +1,67 @@
+"""Shared by the packaging tests: the distributions built once from the checkout, and the fresh venvs.
+
+Everything is session-scoped: a build and a venv take seconds each, and every test only reads them (the user
+repository, which tests change, is module-scoped in its own module).
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .tools import Venv, build, copy_source_tree, one_file
+
+# The user-repository template is copied into temporary git repositories, never collected from here.
+collect_ignore = ["user_repo"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "packaging: builds the distributions and installs them in fresh venvs")
+
+
+@dataclass(frozen=True)
+class Distributions:
+    """The checkout built as a user's pip would see it."""
+
+    wheel: Path
+    sdist: Path
+    #: The wheel built from ``sdist`` (what ``pip install hipponot-pubsub`` gets without a wheel on the index).
+    wheel_from_sdist: Path
+
+
+@pytest.fixture(scope="session")
+def distributions(tmp_path_factory: pytest.TempPathFactory) -> Distributions:
+    source = copy_source_tree(tmp_path_factory.mktemp("source"))
+    direct = tmp_path_factory.mktemp("dist")
+    build(source, direct, "sdist", "wheel")
+    via_sdist = tmp_path_factory.mktemp("dist-from-sdist")
+    sdist = one_file(direct, "*.tar.gz")
+    build(sdist_tree(sdist, tmp_path_factory.mktemp("sdist-tree")), via_sdist, "wheel")
+    return Distributions(one_file(direct, "*.whl"), sdist, one_file(via_sdist, "*.whl"))
+
+
+def sdist_tree(sdist: Path, destination: Path) -> Path:
+    """The sdist unpacked (its single top folder), as pip unpacks one before building it."""
+    with tarfile.open(sdist) as archive:
+        archive.extractall(destination, filter="data")
+    [top] = destination.iterdir()
+    return top
+
+
+@pytest.fixture(scope="session")
+def bare_venv(tmp_path_factory: pytest.TempPathFactory, distributions: Distributions) -> Venv:
+    """``pip install hipponot-pubsub pytest``: the runtime without any extra, pytest without pytest-asyncio."""
+    venv = Venv.create(tmp_path_factory.mktemp("bare") / "venv")
+    venv.install(distributions.wheel, "pytest")
+    return venv
+
+
+@pytest.fixture(scope="session")
+def codegen_venv(tmp_path_factory: pytest.TempPathFactory, distributions: Distributions) -> Venv:
+    """``pip install 'hipponot-pubsub[codegen,testing]' mypy pytest``: a user repository's development venv."""
+    venv = Venv.create(tmp_path_factory.mktemp("codegen") / "venv")
+    venv.install(f"{distributions.wheel}[codegen,testing]", "mypy", "pytest")
+    return venv
