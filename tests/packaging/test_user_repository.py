@@ -185,9 +185,10 @@ def test_the_ci_step_passes_a_compatible_commit(repo: Path, codegen_venv: Venv) 
 
         edit_json(v2, add_nickname)
         registry = schemas / "pubsub.toml"
+        v1_only = 'versions = { 1 = "accounts/account-opened.v1.json" }'
+        assert v1_only in registry.read_text()
         registry.write_text(registry.read_text().replace(
-            'versions = { 1 = "accounts/account-opened.v1.json" }',
-            'versions = { 1 = "accounts/account-opened.v1.json", 2 = "accounts/account-opened.v2.json" }',
+            v1_only, 'versions = { 1 = "accounts/account-opened.v1.json", 2 = "accounts/account-opened.v2.json" }'
         ))
         edit_json(
             schemas / "payments" / "payment-received.v1.json",
