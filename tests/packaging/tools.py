@@ -142,8 +142,11 @@ class Venv:
         return clean_environment(self.bin, VIRTUAL_ENV=str(self.path), **extra)
 
     def install(self, *requirements: str | Path, timeout: float = 300) -> Ran:
-        """``pip install -c constraints.txt ...``: the pinned versions, never editable."""
-        return expect(self.pip("install", "--no-input", "-c", CONSTRAINTS, *requirements, timeout=timeout))
+        """``pip install -c constraints.txt ...``: the pinned versions, never editable. Byte code is left for
+        Python to write as modules are imported: compiling every module of mypy, black and the rest up front
+        is most of an install's time, and the tests import few of them."""
+        arguments = ["install", "--no-input", "--no-compile", "-c", CONSTRAINTS, *requirements]
+        return expect(self.pip(*arguments, timeout=timeout))
 
     def pip(self, *arguments: str | Path, timeout: float = 120) -> Ran:
         command = [self.python, "-m", "pip", "--disable-pip-version-check", *arguments]
