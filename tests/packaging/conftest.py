@@ -9,12 +9,11 @@ from __future__ import annotations
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .tools import Venv, build, copy_source_tree, one_file
+from .tools import Distributions, Venv, build, copy_source_tree, one_file
 
 # The user-repository template is copied into temporary git repositories, never collected from here.
 collect_ignore = ["user_repo"]
@@ -22,16 +21,6 @@ collect_ignore = ["user_repo"]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "packaging: builds the distributions and installs them in fresh venvs")
-
-
-@dataclass(frozen=True)
-class Distributions:
-    """The checkout built as a user's pip would see it."""
-
-    wheel: Path
-    sdist: Path
-    #: The wheel built from ``sdist`` (what ``pip install hipponot-pubsub`` gets without a wheel on the index).
-    wheel_from_sdist: Path
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 from packaging.requirements import Requirement
 
 from .tools import ROOT, Venv, expect, run
@@ -73,7 +73,8 @@ def workflow_step(name: str) -> dict[str, Any]:
     workflow = yaml.safe_load(WORKFLOW.read_text())
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     [step] = [step for step in steps if step.get("name") == name]
-    return step
+    found: dict[str, Any] = step
+    return found
 
 
 def run_ci_check(venv: Venv, repo: Path) -> Any:

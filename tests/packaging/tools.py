@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def clean_environment(path_first: Path | None = None, **extra: str) -> dict[str,
     return env
 
 
-def run(command: list[str | Path], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Ran:
+def run(command: Sequence[str | Path], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Ran:
     """Run ``command`` to the end (at most ``timeout`` seconds) and keep its output."""
     words = [str(word) for word in command]
     started = time.monotonic()
@@ -115,6 +116,16 @@ def wheel_names(wheel: Path) -> list[str]:
     """The file names a wheel holds, in archive order."""
     with zipfile.ZipFile(wheel) as archive:
         return archive.namelist()
+
+
+@dataclass(frozen=True)
+class Distributions:
+    """The checkout built as a user's pip would see it."""
+
+    wheel: Path
+    sdist: Path
+    #: The wheel built from ``sdist`` (what ``pip install hipponot-pubsub`` gets without a wheel on the index).
+    wheel_from_sdist: Path
 
 
 class Venv:
