@@ -36,6 +36,8 @@ from .validation import SchemaValidator
 
 VALIDATED = "pubsub_validated"
 _TRUSTED = {VALIDATED: True}
+#: Set by ``EventPayload.__init__``: pydantic is filling an instance that already exists.
+_CONSTRUCTING = "pubsub_constructing"
 _JSON_NATIVE = (str, int, float, bool, type(None))
 
 
@@ -242,16 +244,29 @@ class EventPayload(PayloadModel):
     __pubsub_event__: ClassVar[tuple[str, int]] = ("", 0)
     __pubsub_bundle__: ClassVar[tuple[str, str]] = ("", "")
 
+    def __init__(self, /, **data: Any) -> None:
+        """``Model(field=...)``: pydantic fills *this* instance, so the JSON Schema verdict below must end in
+        pydantic's own handler, never in its fast path (which builds a new object: this one would stay empty)."""
+        __tracebackhide__ = True
+        self.__pydantic_validator__.validate_python(data, self_instance=self, context={_CONSTRUCTING: True})
+
+    # Marks this __init__ as pydantic's own kind (as RootModel's is): otherwise pydantic would call it from every
+    # model_validate too, replacing the caller's context (the trusted reader's included) with the one above.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @model_validator(mode="wrap")
     @classmethod
     def _json_schema_verdict(cls, data: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo) -> Self:
         package, bundle = cls.__pubsub_bundle__
-        if not bundle or (info.context or {}).get(VALIDATED) or isinstance(data, cls):
+        context = info.context or {}
+        if not bundle or context.get(VALIDATED) or isinstance(data, cls):
             return handler(data)
         validator = bundle_validator(package, bundle)
         if _is_json_native(data) and not _uses_python_names(cls, data):
             if not validator.is_valid(data):
                 _raise(cls, validator.violations(data))
+            if context.get(_CONSTRUCTING):
+                return handler(data)
             built: Self = trusted_reader(cls)(data)  # by JSON names only, as the schema just judged them
             return built
         built = handler(data)

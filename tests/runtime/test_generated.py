@@ -74,3 +74,19 @@ def test_the_trusted_reader_builds_what_model_validate_builds(generated_catalog:
         a: int
 
     assert trusted_reader(Plain)({"a": 1, "b": 2}) == Plain(a=1)
+
+
+def test_keyword_construction_keeps_the_data_and_gives_the_verdict(order_v2: dict[str, Any]) -> None:
+    """``Model(field=...)`` fills the instance pydantic created: the verdict's fast path (a new object built by
+    the trusted reader) left it empty, so a publisher sent ``{}``."""
+    import warnings
+
+    fields = {name: order_v2[field.alias or name] for name, field in OrderPlacedV2.model_fields.items()
+              if (field.alias or name) in order_v2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydantic warns when the validator returns another object
+        built = OrderPlacedV2(**fields)
+    assert built == OrderPlacedV2.model_validate(order_v2)
+    assert built.model_dump(mode="json", by_alias=True, exclude_unset=True) == order_v2
+    with pytest.raises(ValueError, match="json_schema|quantity"):
+        OrderPlacedV2(**{**fields, "line_items": [{**order_v2["line_items"][0], "quantity": 0}]})
