@@ -88,5 +88,5 @@ def test_keyword_construction_keeps_the_data_and_gives_the_verdict(order_v2: dic
         built = OrderPlacedV2(**fields)
     assert built == OrderPlacedV2.model_validate(order_v2)
     assert built.model_dump(mode="json", by_alias=True, exclude_unset=True) == order_v2
-    with pytest.raises(ValueError, match="json_schema|quantity"):
+    with pytest.raises(ValueError, match=r"quantity"):
         OrderPlacedV2(**{**fields, "line_items": [{**order_v2["line_items"][0], "quantity": 0}]})
