@@ -49,8 +49,10 @@ def test_serves_the_generate_package_from_the_repository_root(tmp_path: Path, ca
         assert url.endswith("/pubsub")
         types = httpx.get(f"{url}/registry/types", timeout=10).json()["types"]
         assert [t["type"] for t in types] == catalog.types
-        server = httpx.get(f"{url}/asyncapi.json", timeout=10).json()["servers"]["service"]
-        assert server["pathname"] == "/pubsub" and url == f"http://{server['host']}/pubsub"
+        document = httpx.get(f"{url}/asyncapi.json", timeout=10).json()
+        server = document["servers"]["service"]
+        assert url == f"http://{server['host']}/pubsub"
+        assert document["channels"]["users"]["address"] == "/pubsub/channels/users/events"
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
