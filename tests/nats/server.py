@@ -60,10 +60,12 @@ class NatsServer:
         self.url = f"nats://127.0.0.1:{self.port}"
         self.store = tempfile.mkdtemp(prefix="pubsub-nats-")
         self.process: subprocess.Popen[bytes] | None = None
+        #: what follows the address and port on the command line (JetStream, with its store)
+        self.arguments = ["-js", "-sd", self.store]
 
     def start(self) -> NatsServer:
         self.process = subprocess.Popen(
-            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.store],
+            [self.binary, "-a", "127.0.0.1", "-p", str(self.port), *self.arguments],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + START_TIMEOUT

@@ -392,17 +392,16 @@ class NatsAdapter(Adapter):
         return config
 
     async def _ensure_consumer(self, subscription: NatsSubscription, *, start: StartAt = StartAt.LATEST,
-                               after: int | None = None) -> None:
-        """Bind the group's durable consumer (created with ``start`` if the group is new) or create a fan-out
-        subscription's ephemeral one."""
+                               after: int | None = None) -> bool:
+        """Make sure the subscription's server-side consumer exists: the group's durable one (created with
+        ``start`` if the group is new) or a fan-out subscription's own. ``True`` if it had to be created."""
         info, name = subscription.info, subscription.consumer
         try:
-            if subscription.group is not None:
-                try:
-                    await self._jsm.consumer_info(info.stream, name)
-                    return
-                except NotFoundError:
-                    pass
+            try:
+                await self._jsm.consumer_info(info.stream, name)
+                return False
+            except NotFoundError:
+                pass
             config = self._consumer_config(subscription, start, after)
             try:
                 await self._jsm.add_consumer(info.stream, config)
@@ -412,6 +411,8 @@ class NatsAdapter(Adapter):
                 if subscription.group is None:
                     raise
                 await self._jsm.consumer_info(info.stream, name)  # another member created it meanwhile
+                return False
+            return True
         except (NatsError, TimeoutError) as error:
             raise self._failed(f"making consumer {name!r} of {info.stream!r}", error) from error
 

@@ -97,7 +97,7 @@ class NatsSubscription(Subscription):
         self._last_seq = 0  # the newest stream sequence received (where a recreated fan-out consumer resumes)
         self._last_ack: str | None = None  # ack subject of the newest delivery acked (see ``sync``)
         self._refused = False
-        self._lost_consumer = False
+        self._check_consumer = False  # see that the server still has the consumer (after a reconnect, ...)
         self._failure: BaseException | None = None
         self._signal = Signal()  # deliveries to hand out, or closed
         self._wake = Signal()  # the puller: room, a pull ended, reconnected, closed
@@ -148,8 +148,10 @@ class NatsSubscription(Subscription):
         await self.adapter._forget(self)
 
     def reconnected(self) -> None:
-        """The connection came back: whatever pull request was out may be gone with the old server."""
+        """The connection came back: whatever pull request was out may be gone with the old server, and so may
+        the consumer (a server that restarted without it, or deleted it while this process was away)."""
         self._outstanding = 0
+        self._check_consumer = True
         self._wake.notify_all()
 
     # -- pulling -------------------------------------------------------------------------------------------
@@ -158,8 +160,8 @@ class NatsSubscription(Subscription):
         loop = asyncio.get_running_loop()
         nc, wake = self._nc, self._wake
         while not self.closed:
-            if self._lost_consumer:
-                if not await self._recreate():
+            if self._check_consumer:
+                if not await self._check():
                     return
                 continue
             if self._refused:
@@ -171,8 +173,10 @@ class NatsSubscription(Subscription):
                 await wake.wait(self._expires + LOST_MARGIN)
                 if (self._outstanding and activity == self._activity
                         and loop.time() - self._sent_at >= self._expires + LOST_MARGIN):
-                    logger.info("%r: pull request unanswered, pulling again", self)
+                    # the server answers a pull for a consumer it does not have with silence
+                    logger.info("%r: pull request unanswered, checking the consumer", self)
                     self._outstanding = 0
+                    self._check_consumer = True
                 continue
             held = self.in_flight + len(self._buffer)
             room = self._limit - held
@@ -189,18 +193,25 @@ class NatsSubscription(Subscription):
                 self._outstanding = 0
                 await wake.wait(1.0)
 
-    async def _recreate(self) -> bool:
-        """Make the server-side consumer again; ``False`` (and the subscription failed) if that cannot be done."""
-        self._lost_consumer = False
+    async def _check(self) -> bool:
+        """Make sure the server-side consumer exists, making it again if it is gone (a fan-out one after the last
+        event this subscription received); ``False`` (and the subscription failed) if that cannot be done. While
+        the server is unreachable it keeps trying."""
         self._outstanding = 0
+        received = [ack_tokens(msg.reply)[0] for msg in self._buffer]
+        after = max([self._last_seq, *received]) or self.after
         try:
-            await self.adapter._ensure_consumer(self, start=self.start, after=self._last_seq or self.after)
+            if await self.adapter._ensure_consumer(self, start=self.start, after=after):
+                logger.warning("%r: its consumer was gone on the server, made it again", self)
         except AdapterError as error:
+            if not self._nc.is_connected:
+                await self._wake.wait(1.0)  # reconnecting: try again then (close wakes it)
+                return True
             logger.error("%r: its consumer is gone and cannot be made again: %s", self, error)
             self._failure = error
             self._signal.notify_all()
             return False
-        logger.warning("%r: its consumer was gone on the server, made it again", self)
+        self._check_consumer = False
         return True
 
     async def _on_message(self, msg: Msg) -> None:
@@ -222,7 +233,7 @@ class NatsSubscription(Subscription):
         if status in ("404", "408"):  # no messages / request expired: pull again
             pass
         elif status == "503" or (status == "409" and "deleted" in _description(headers).lower()):
-            self._lost_consumer = True
+            self._check_consumer = True
         elif status == "409":
             self._refused = True
             logger.debug("%r: pull refused: %s", self, _description(headers))
