@@ -31,7 +31,8 @@ Publishing
   An awaited JetStream publish: it returns once the stream stored the event (its ``PubAck``), with
   ``Nats-Expected-Stream`` so a subject captured by some other stream fails instead of landing there. No answer
   within ``publish_timeout`` (server unreachable, JetStream unavailable) raises ``AdapterError`` saying so.
-  ``publish_many`` pipelines the batch (every publish sent, then every ``PubAck`` awaited), and is **not atomic**:
+  ``publish_many`` pipelines the batch (every publish sent, then every ``PubAck`` awaited; see ``publisher.py``),
+  and is **not atomic**:
   the nats-server this targets (2.9) has no multi-message atomic append — atomic batches (``Nats-Batch-Id``,
   stream ``allow_atomic``) came with nats-server 2.12. A batch that fails part-way raises ``PartialPublish``
   naming what was stored; ``capabilities.atomic_batches`` is ``False``.
@@ -79,6 +80,7 @@ from ..base import (
     dead_letter_channel,
 )
 from .headers import KEY_HEADER, binary_to_structured, encode_headers, is_binary_mode
+from .publisher import Pipeline, Refused
 from .settings import NatsSettings
 from .subscription import NatsSubscription, ack_tokens
 
@@ -149,6 +151,7 @@ class NatsAdapter(Adapter):
         self.connection = NatsClient()
         self._js = self.connection.jetstream(timeout=self.settings.publish_timeout)
         self._jsm = self.connection.jsm(timeout=self.settings.publish_timeout)
+        self._pipeline = Pipeline(self.connection)
         self._subscriptions: set[NatsSubscription] = set()
         self._started = False
         self._closed = False
@@ -273,6 +276,8 @@ class NatsAdapter(Adapter):
             raise UnknownChannel(f"the NATS adapter serves no channel {channel!r}") from None
 
     def _failed(self, what: str, error: BaseException) -> AdapterError:
+        if isinstance(error, Refused):
+            return AdapterError(f"{what}: JetStream refused it: {error}")
         if isinstance(error, TimeoutError):
             state = "connected" if self.connection.is_connected else "not connected"
             return AdapterError(f"{what}: no answer from {self._where()} within {self.settings.publish_timeout:g}s "
@@ -298,32 +303,28 @@ class NatsAdapter(Adapter):
         if not messages:
             return []
         started = time.perf_counter()
-        js, subject, stream = self._js, info.subject, info.stream
-        futures: list[asyncio.Future[api.PubAck]] = []
         stored: list[str | None] = [None] * len(messages)
         failure: BaseException | None = None
+        futures: list[asyncio.Future[int]] = []
         try:
             async with asyncio.timeout(self.settings.publish_timeout):
-                for message in messages:
-                    futures.append(await js.publish_async(subject, message.payload, stream=stream,
-                                                          headers=encode_headers(message.headers, message.key)))
+                futures = await self._pipeline.publish(
+                    info.subject, info.stream, [(m.payload, encode_headers(m.headers, m.key)) for m in messages])
                 for index, future in enumerate(futures):
                     try:
-                        stored[index] = f"{info.tag}:{(await future).seq}"
-                    except NatsError as error:
-                        failure = failure or error
+                        stored[index] = f"{info.tag}:{await future}"
+                    except Refused as refused:
+                        failure = failure or refused
         except (NatsError, TimeoutError) as error:
             failure = failure or error
         finally:
-            for future in futures:
-                if not future.done():
-                    future.cancel()
+            self._pipeline.forget(futures)
         if failure is not None:
             self.recorder.add(channel, "errors")
             done = sum(position is not None for position in stored)
             if done:
                 self.recorder.observe_publish(channel, time.perf_counter() - started, done)
-            failed = self._failed(f"publishing a batch of {len(messages)} to {stream!r}", failure)
+            failed = self._failed(f"publishing a batch of {len(messages)} to {info.stream!r}", failure)
             raise PartialPublish(f"{failed} ({done} of {len(messages)} stored: JetStream 2.9 batches are not "
                                  f"atomic)", stored) from failure
         self.recorder.observe_publish(channel, time.perf_counter() - started, len(messages))

@@ -33,7 +33,7 @@ variable                               default                       meaning
                                                                      JetStream's answer before ``AdapterError``
 ``PUBSUB_NATS_ACK_WAIT``               ``30``                        seconds a delivery may stay unsettled before
                                                                      JetStream redelivers it (a dead member's share)
-``PUBSUB_NATS_PULL_EXPIRES``           ``5``                         seconds one pull request waits on the server
+``PUBSUB_NATS_PULL_EXPIRES``           ``0.5``                       seconds one pull request waits on the server
 ``PUBSUB_NATS_READAHEAD``              ``0``                         deliveries pulled beyond ``max_in_flight``
 ``PUBSUB_NATS_INACTIVE_THRESHOLD``     ``60``                        seconds before the server deletes the consumer
                                                                      of a fan-out subscription whose process died
@@ -95,8 +95,10 @@ class NatsSettings:
     connect_timeout: float = 5.0
     publish_timeout: float = 10.0
     ack_wait: float = 30.0
-    #: How long one pull request waits on the server for events; an idle subscription sends one per this long.
-    pull_expires: float = 5.0
+    #: How long one pull request waits on the server for events. An idle subscription sends one per this long
+    #: (cheap: a few dozen bytes), and a group member that leaves holding deliveries hands them back after at
+    #: most this long (see ``NatsSubscription._hand_back``): short is better.
+    pull_expires: float = 0.5
     #: Deliveries pulled beyond ``max_in_flight`` (buffered in the subscription). JetStream counts a pulled
     #: message as delivered, so a group member holding read-ahead holds events other members could take, and a
     #: member that leaves hands them back with ``attempt`` raised: 0 by default.

@@ -44,13 +44,11 @@ logger = logging.getLogger("hipponot_pubsub.runtime.adapters.nats")
 HANDED, SETTLING, DONE, DROPPED = range(4)
 ACK = b"+ACK"
 TERM = b"+TERM"
-#: A nak always carries a delay, at least a nanosecond: nats-server 2.9.10 handles a plain ``-NAK`` of the newest
-#: delivered message by rewinding the consumer, as if it had never been delivered (its delivery count stays 1),
-#: and a second plain nak right after can lose the first message altogether (seen here: nak 3 then 4 of 4
-#: delivered, and 4 came back twice, 3 never). With a delay every nak takes the redelivery path.
-NAK = b'-NAK {"delay":1}'
+NAK = b"-NAK"
 #: Seconds past a pull request's expiry after which one never answered is taken as lost.
 LOST_MARGIN = 2.0
+#: Seconds past a pull request's expiry by which the server has dropped it (its 408 is sent at expiry).
+EXPIRY_MARGIN = 0.25
 #: Seconds to wait before pulling again after the server refused a pull (409: too many waiting requests, ...).
 REFUSED_PAUSE = 0.1
 #: ``Record``'s constructor without the Python-level ``__new__`` a named tuple adds (all fields given)
@@ -137,15 +135,30 @@ class NatsSubscription(Subscription):
         self._held.clear()
         self._buffer.clear()
         self.in_flight = 0
-        if self.group is not None:  # hand them back to the group now rather than after ack_wait
-            try:
-                for reply in held:
-                    await self._nc.publish(reply, NAK)
-                await self._nc.flush(timeout=max(1, round(self.adapter.settings.publish_timeout)))
-            except (NatsError, TimeoutError) as error:
-                logger.warning("%r: handing back %d deliveries failed (redelivered after ack_wait): %s", self,
-                               len(held), error)
+        if self.group is not None and held:  # hand them back to the group now rather than after ack_wait
+            await self._hand_back(held)
         await self.adapter._forget(self)
+
+    async def _hand_back(self, replies: list[str]) -> None:
+        """Nak what this member held, delayed until the pull request it may still have on the server expired.
+
+        nats-server 2.9.10 mishandles a redelivery that comes due while a consumer's only waiting pull request
+        has lost its interest (our inbox is gone): it takes the message off the redelivery queue, finds nobody
+        to give it to and "puts it back" by rewinding the consumer's stream pointer, so the newest delivered
+        event is delivered again as new and the redelivery waits for ``ack_wait``. Once the request expired the
+        server has dropped it, and the naks come due with the other members' requests only."""
+        delay = 1e-9
+        if self._outstanding:
+            remaining = self._sent_at + self._expires - asyncio.get_running_loop().time()
+            delay = max(delay, remaining + EXPIRY_MARGIN)
+        verb = b'-NAK {"delay":%d}' % max(1, int(delay * 1e9))
+        try:
+            for reply in replies:
+                await self._nc.publish(reply, verb)
+            await self._nc.flush(timeout=max(1, round(self.adapter.settings.publish_timeout)))
+        except (NatsError, TimeoutError) as error:
+            logger.warning("%r: handing back %d deliveries failed (redelivered after ack_wait): %s", self,
+                           len(replies), error)
 
     def reconnected(self) -> None:
         """The connection came back: whatever pull request was out may be gone with the old server, and so may
