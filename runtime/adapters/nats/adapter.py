@@ -28,7 +28,7 @@ Positions
   position" is ``DeliverByStartSequence`` from the next one, for subscriptions and history alike.
 
 Publishing
-  An awaited JetStream publish: it returns once the stream stored the event (its ``PubAck``), with
+  An awaited JetStream publish (``publisher.py``): it returns once the stream stored the event (its ``PubAck``), with
   ``Nats-Expected-Stream`` so a subject captured by some other stream fails instead of landing there. No answer
   within ``publish_timeout`` (server unreachable, JetStream unavailable) raises ``AdapterError`` saying so.
   ``publish_many`` pipelines the batch (every publish sent, then every ``PubAck`` awaited; see ``publisher.py``),
@@ -79,6 +79,7 @@ from ..base import (
     Subscription,
     dead_letter_channel,
 )
+from ..deadlines import Deadlines
 from .headers import KEY_HEADER, binary_to_structured, encode_headers, is_binary_mode
 from .publisher import Pipeline, Refused
 from .settings import NatsSettings
@@ -152,6 +153,7 @@ class NatsAdapter(Adapter):
         self._js = self.connection.jetstream(timeout=self.settings.publish_timeout)
         self._jsm = self.connection.jsm(timeout=self.settings.publish_timeout)
         self._pipeline = Pipeline(self.connection)
+        self._deadlines = Deadlines(self.settings.publish_timeout)  # one timer bounds every awaited publish
         self._subscriptions: set[NatsSubscription] = set()
         self._started = False
         self._closed = False
@@ -289,14 +291,23 @@ class NatsAdapter(Adapter):
     async def publish(self, channel: str, message: Message) -> str:
         info = self._stream(channel)
         started = time.perf_counter()
+        deadlines = self._deadlines
+        task = deadlines.start()
         try:
-            ack = await self._js.publish(info.subject, message.payload, stream=info.stream,
-                                         headers=encode_headers(message.headers, message.key))
-        except (NatsError, TimeoutError) as error:
+            sequence = await self._pipeline.publish_one(info.subject, info.stream, message.payload,
+                                                        encode_headers(message.headers, message.key))
+        except asyncio.CancelledError:
+            if deadlines.expired(task):
+                self.recorder.add(channel, "errors")
+                raise self._failed(f"publishing to {info.stream!r}", TimeoutError()) from None
+            raise
+        except (NatsError, Refused) as error:
             self.recorder.add(channel, "errors")
             raise self._failed(f"publishing to {info.stream!r}", error) from error
+        finally:
+            deadlines.finish(task)
         self.recorder.observe_publish(channel, time.perf_counter() - started)
-        return f"{info.tag}:{ack.seq}"
+        return f"{info.tag}:{sequence}"
 
     async def publish_many(self, channel: str, messages: Sequence[Message]) -> list[str]:
         info = self._stream(channel)

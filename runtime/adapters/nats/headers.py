@@ -33,10 +33,9 @@ BINARY_MARKER = "ce-specversion"
 
 def encode_headers(headers: Mapping[str, str], key: str | None) -> dict[str, str]:
     """NATS headers of a structured-mode message carrying ``headers`` and ``key``."""
-    encoded = {CONTENT_TYPE_HEADER: STRUCTURED_CONTENT_TYPE}
-    for name, value in headers.items():
-        if name.lower() != "content-type":
-            encoded[name] = value
+    encoded = dict(headers)
+    encoded.pop("content-type", None)
+    encoded[CONTENT_TYPE_HEADER] = STRUCTURED_CONTENT_TYPE
     if key is not None:
         encoded[KEY_HEADER] = key
     return encoded

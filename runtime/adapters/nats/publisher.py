@@ -1,9 +1,12 @@
-"""Pipelined JetStream publishes (``publish_many``): every message sent, then every ``PubAck`` awaited.
+"""JetStream publishes and their ``PubAck`` answers, one reply subscription for all: awaited one by one
+(``publish``) or pipelined (``publish_many``: every message sent, then every answer awaited).
 
 nats-py has ``publish_async`` for this, but in nats-py 2.16 an error answer (``maximum messages exceeded``, a
 wrong expected stream, ...) raises inside its reply handler instead of failing the publish's future, so the
 future never completes and a refused batch looks like a timeout. This is the same mechanism — one wildcard reply
-subscription, a token per publish — with the answer parsed here: a refusal fails its own future at once.
+subscription, a token per publish — with the answer parsed here: a refusal fails its own future at once. Awaited
+publishes use it too: a counter token and one shared deadline timer (``..deadlines``) cost less than
+``js.publish``'s request (a random token, ``asyncio.wait_for`` and a ``PubAck`` dataclass per publish).
 """
 
 from __future__ import annotations
@@ -62,6 +65,22 @@ class Pipeline:
                                          error.get("err_code")))
         else:
             future.set_result(int(answer["seq"]))
+
+    async def publish_one(self, subject: str, stream: str, payload: bytes, headers: dict[str, str]) -> int:
+        """Publish and wait for the ``PubAck``: the stream sequence (``Refused`` if JetStream said no). The caller
+        bounds the wait (the adapter's ``Deadlines``); a cancelled wait forgets the answer."""
+        if self._inbox is None:
+            await self._open()
+        token = str(next(self._tokens))
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        waiting = self._waiting
+        waiting[token] = future
+        headers[EXPECTED_STREAM] = stream
+        try:
+            await self._nc.publish(subject, payload, reply=f"{self._prefix}.{token}", headers=headers)
+            return await future
+        finally:
+            waiting.pop(token, None)
 
     async def publish(self, subject: str, stream: str,
                       messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> list[asyncio.Future[int]]:
