@@ -16,8 +16,10 @@ than per event. A request the server never answered (a server restart drops it) 
 fan-out consumer deleted while the process was away, a server that lost its state) is created again, a fan-out
 one after the last event it received.
 
-Closing: the inbox is unsubscribed first (the server then drops our waiting pull request: it checks interest
-before delivering), then a group member naks what it holds so the group's other members get it at once.
+Closing: the inbox is unsubscribed first (the server then skips our waiting pull request: it checks interest
+before delivering), then a group member naks what it holds so the group's other members get it (once that request
+expired: see ``_hand_back``), and has the server confirm its acks, so the group's committed position read right
+after a member left includes everything it acked.
 """
 
 from __future__ import annotations
@@ -137,6 +139,11 @@ class NatsSubscription(Subscription):
         self.in_flight = 0
         if self.group is not None and held:  # hand them back to the group now rather than after ack_wait
             await self._hand_back(held)
+        if self.group is not None and self._last_ack is not None:  # the group's ack floor includes our acks
+            try:
+                await self._nc.request(self._last_ack, ACK, timeout=self.adapter.settings.publish_timeout)
+            except (NatsError, TimeoutError) as error:
+                logger.warning("%r: the server did not confirm its acks before close: %s", self, error)
         await self.adapter._forget(self)
 
     async def _hand_back(self, replies: list[str]) -> None:
