@@ -94,7 +94,7 @@ class NatsSubscription(Subscription):
         self._outstanding = 0  # events the pull request that is out may still bring
         self._sent_at = 0.0
         self._activity = 0  # bumped by every message or status the inbox gets
-        self._last_seq = 0  # the newest stream sequence received (where a recreated fan-out consumer resumes)
+        self._last_seq = 0  # the newest stream sequence handed out (with the buffer's: where a remade consumer starts)
         self._last_ack: str | None = None  # ack subject of the newest delivery acked (see ``sync``)
         self._refused = False
         self._check_consumer = False  # see that the server still has the consumer (after a reconnect, ...)
@@ -102,6 +102,7 @@ class NatsSubscription(Subscription):
         self._signal = Signal()  # deliveries to hand out, or closed
         self._wake = Signal()  # the puller: room, a pull ended, reconnected, closed
         self._inbox: NatsInbox | None = None
+        self._reply_to = ""  # the inbox's subject: where pull requests ask JetStream to deliver
         self._task: asyncio.Task[None] | None = None
         self._next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{info.stream}.{consumer}"
 
@@ -139,11 +140,11 @@ class NatsSubscription(Subscription):
         self.in_flight = 0
         if self.group is not None and held:  # hand them back to the group now rather than after ack_wait
             await self._hand_back(held)
-        if self.group is not None and self._last_ack is not None:  # the group's ack floor includes our acks
+        if self.group is not None:  # the group's ack floor, read right after, includes our acks
             try:
-                await self._nc.request(self._last_ack, ACK, timeout=self.adapter.settings.publish_timeout)
-            except (NatsError, TimeoutError) as error:
-                logger.warning("%r: the server did not confirm its acks before close: %s", self, error)
+                await self._confirm_acks()
+            except AdapterError as error:
+                logger.warning("%r: %s before close", self, error)
         await self.adapter._forget(self)
 
     async def _hand_back(self, replies: list[str]) -> None:
@@ -318,18 +319,22 @@ class NatsSubscription(Subscription):
             logger.warning("%r: settling %s failed: %s", self, reply, error)
 
     async def sync(self) -> None:
-        """Return once the server has applied every ack this subscription sent.
+        """Return once the server has applied every ack this subscription sent (``AdapterError`` if it does not
+        answer in time)."""
+        if not self.closed:
+            await self._confirm_acks()
 
-        Acks are fire-and-forget publishes; the server applies a consumer's acks in order, and answers an ack
+    async def _confirm_acks(self) -> None:
+        """Acks are fire-and-forget publishes; the server applies a consumer's acks in order, and answers an ack
         that carries a reply subject once it is applied. So acking the newest acked delivery again, as a request,
         waits for all before it (acking an acked message again changes nothing)."""
         last = self._last_ack
-        if last is None or self.closed:
+        if last is None:
             return
         try:
             await self._nc.request(last, ACK, timeout=self.adapter.settings.publish_timeout)
         except (NatsError, TimeoutError) as error:
-            raise AdapterError(f"{self!r}: the server did not confirm its acks: {error}") from error
+            raise AdapterError(f"the server did not confirm the acks of {self!r}: {error}") from error
 
 
 def _description(headers: dict[str, str]) -> str:
