@@ -11,7 +11,7 @@ import referencing
 import referencing.jsonschema
 from referencing._core import Resolver
 
-ADAPTER_KINDS = ("memory", "redis", "kafka")
+ADAPTER_KINDS = ("memory", "redis", "kafka", "rabbitmq")
 COMPATIBILITY_LEVELS = (
     "NONE",
     "BACKWARD",
