@@ -9,12 +9,15 @@ Topology (created at ``start``; every name from ``PUBSUB_RABBITMQ_NAME_TEMPLATE`
   (``x-max-length-bytes``, ``x-max-age``); without them RabbitMQ keeps everything.
 
   Group ``g`` is a **quorum queue** ``pubsub.c.group.g`` bound to the exchange: RabbitMQ's competing consumers
-  (each message to one member), acks, requeue with ``x-delivery-count`` (the attempt), and a delivery limit
-  (channel option ``delivery_limit``, default 20) after which RabbitMQ itself dead-letters the message into
-  ``c.dead-letter`` (a poison event that kills its consumer every time). It outlives its members: a new member
-  gets exactly what is still queued or unsettled. A group created with ``StartAt.EARLIEST`` or ``after(p)`` has
-  the retained events from there copied into its queue once (at least once: an event published while the
-  group is created can come twice); the queue keeps the group's start from then on.
+  (each message to one member), acks, requeue with ``x-delivery-count`` (the attempt). A message the queue
+  counts as delivered ``delivery_limit`` times and returned unsettled each time (channel option, default 20:
+  a poison event that kills its consumer every time) is moved to ``c.dead-letter`` with an ``x-error`` by
+  the member that receives it next, not handed to a handler. (Not the queue's own ``x-delivery-limit``:
+  RabbitMQ 3.10 did not dead-letter from a quorum queue into a stream here, so that limit would drop the
+  message.) It outlives its members: a new member gets exactly what is still queued or unsettled. A group
+  created with ``StartAt.EARLIEST`` or ``after(p)`` has the retained events from there copied into its queue
+  once (at least once: an event published while the group is created can come twice); the queue keeps the
+  group's start from then on.
 
 Why not classic queues for channels: a classic queue forgets a message once it is consumed and has no offsets,
 so it can give neither history nor a position to resume from; the adapter never uses one as a log (classic
@@ -107,6 +110,7 @@ class GroupState:
     """This process's view of a group's settled offsets (see "Committed positions" in the module docstring)."""
 
     queue: str
+    delivery_limit: int = 20
     pending: set[int] = field(default_factory=set)  # handed out here, not settled yet
     settled_offsets: set[int] = field(default_factory=set)
     committed: int | None = None
@@ -530,7 +534,8 @@ class RabbitMQAdapter(Adapter):
             state = self._groups.get(key)
             if state is not None:
                 return state
-            state = GroupState(f"{info.stream}.group.{group}")
+            state = GroupState(f"{info.stream}.group.{group}",
+                               int(info.options.get("delivery_limit", DEFAULT_DELIVERY_LIMIT)))
             probe = await self.connection().channel()
             try:
                 await probe.declare_queue(state.queue, passive=True)
@@ -547,14 +552,7 @@ class RabbitMQAdapter(Adapter):
 
     async def _create_group(self, info: ChannelInfo, state: GroupState, start: StartAt) -> None:
         assert self._publisher is not None and info.exchange is not None
-        dead = self._channels[dead_letter_channel(info.channel)] if not info.dead_letter else None
-        arguments: dict[str, Any] = {
-            "x-queue-type": "quorum",
-            "x-delivery-limit": int(info.options.get("delivery_limit", DEFAULT_DELIVERY_LIMIT)),
-        }
-        if dead is not None:
-            arguments["x-dead-letter-exchange"] = dead.stream
-        queue = await self._publisher.declare_queue(state.queue, durable=True, arguments=arguments)
+        queue = await self._publisher.declare_queue(state.queue, durable=True, arguments={"x-queue-type": "quorum"})
         await queue.bind(info.exchange)
         if start.kind == "latest":
             return

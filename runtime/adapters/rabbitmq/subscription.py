@@ -258,25 +258,40 @@ class GroupSubscription(_BaseSubscription):
         mid = message.message_id
         return None if mid is None else self.info.tail.index.get(mid)
 
+    def _over_limit(self, message: AbstractIncomingMessage) -> bool:
+        return _int((message.headers or {}).get("x-delivery-count")) >= self.state.delivery_limit
+
     def _take(self, now: float) -> Delivery | None:
         if not self.buffer:
             return None
         message = self.buffer[0]
         offset = self._known_offset(message)
-        if offset is None:
-            return None  # needs a lookup: ``next`` does it
+        if offset is None or self._over_limit(message):
+            return None  # needs a lookup or a dead-lettering: ``next`` does it
         self.buffer.popleft()
         return self._deliver(offset, message)
 
     async def _take_slow(self) -> Delivery | None:
-        if not self.buffer:
-            return None
-        message = self.buffer[0]
-        offset = await self.adapter._find_offset(self.info, message)
-        if self.closed or not self.buffer or self.buffer[0] is not message:
-            return None
-        self.buffer.popleft()
-        return self._deliver(offset, message)
+        while self.buffer and not self.closed:
+            message = self.buffer[0]
+            offset = self._known_offset(message)
+            if offset is None:
+                offset = await self.adapter._find_offset(self.info, message)
+            if self.closed or not self.buffer or self.buffer[0] is not message:
+                return None
+            self.buffer.popleft()
+            if not self._over_limit(message):
+                return self._deliver(offset, message)
+            # Delivered ``delivery_limit`` times and returned unsettled each time (a member dying on it, or nacks):
+            # the queue's own count says so, and the record goes to the dead-letter channel, not to a handler.
+            count = _int((message.headers or {}).get("x-delivery-count"))
+            record = self.adapter._record(self.info, offset, message)
+            await self.adapter._dead_letter(record, f"delivery limit reached: delivered {count} times unsettled "
+                                                    f"in group {self.group!r}")
+            self.state.handed_out(offset)
+            self.state.settled(offset)
+            await _quietly(message.ack())
+        return None
 
     def _deliver(self, offset: int, message: AbstractIncomingMessage) -> GroupDelivery:
         headers = message.headers or {}
@@ -303,8 +318,10 @@ def _int(value: Any) -> int:
 
 async def _quietly(operation: Any) -> None:
     """Settle on an AMQP channel that may be gone: a member that closed had RabbitMQ requeue it already."""
-    with contextlib.suppress(Exception):
+    try:
         await operation
+    except Exception as error:
+        logger.debug("settling on a closed AMQP channel: %s", error)
 
 
 class GroupDelivery(Delivery):
