@@ -145,6 +145,16 @@ async def test_a_delayed_retry_outlives_the_process_that_asked_for_it(rabbitmq_s
         await again.ack()
     finally:
         await drop(later or adapter, rabbitmq_settings)
+        await delete_queue(rabbitmq_settings, rabbitmq_settings.name("orders") + ".group.g.retry.500")
+
+
+async def delete_queue(settings: RabbitMQSettings, name: str) -> None:
+    """Delete a queue an adapter that is gone declared (the delay queue of the first adapter above)."""
+    import aio_pika
+
+    async with await aio_pika.connect(settings.url) as connection:
+        channel = await connection.channel()
+        await channel.queue_delete(name)
 
 
 async def test_an_unreachable_server_fails_clearly_within_the_timeout() -> None:
