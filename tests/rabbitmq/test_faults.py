@@ -227,3 +227,22 @@ def test_settings_from_the_environment() -> None:
     assert settings.where() == "RabbitMQ at mq.example:5671/prod"
     with pytest.raises(ValueError, match="NAME_TEMPLATE"):
         settings_for(name_template="no-placeholder")
+
+
+async def test_a_reader_skips_markers_between_its_buffered_records(rabbitmq_settings: RabbitMQSettings) -> None:
+    """A marker (appended by ``history``) read behind records still buffered is acknowledged first; the records'
+    own acknowledgements after it must not repeat a delivery tag (RabbitMQ closes the channel then)."""
+    adapter = await made(rabbitmq_settings, "orders")
+    try:
+        reader = await adapter.subscribe("orders", start=StartAt.EARLIEST, max_in_flight=1)
+        positions = await adapter.publish_many("orders", [msg(i) for i in range(3)])
+        assert [r.position for r in await adapter.history("orders")] == positions  # appends a marker
+        for position in positions:
+            delivery = await take(reader)
+            assert delivery.record.position == position
+            await delivery.ack()
+        assert [r.position for r in await adapter.history("orders", limit=2)] == positions[:2]
+        later = await adapter.publish("orders", msg(3))
+        assert (await take(reader)).record.position == later  # the reader is still alive past two markers
+    finally:
+        await drop(adapter, rabbitmq_settings)

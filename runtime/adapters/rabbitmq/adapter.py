@@ -202,11 +202,9 @@ class RabbitMQAdapter(Adapter):
                     self.settings.connection_url(), ssl_context=self.settings.ssl_context(), timeout=timeout,
                     client_properties={"connection_name": f"hipponot-pubsub {self._ids.prefix}"},
                 )
-                self._publisher = await self._connection.channel(publisher_confirms=True)
-                self._tx = await self._connection.channel(publisher_confirms=False)
-                await self._tx.transaction().select()
+                await self._open_channels()
                 for info in self._channels.values():
-                    await self._declare(info)
+                    await self._declare_recovering(info)
         except TimeoutError:
             await self._shutdown()
             raise AdapterError(f"could not reach {self.settings.where()} within {timeout:g}s") from None
@@ -218,6 +216,29 @@ class RabbitMQAdapter(Adapter):
             await self._shutdown()
             raise
         self._started = True
+
+    async def _open_channels(self) -> None:
+        assert self._connection is not None
+        self._publisher = await self._connection.channel(publisher_confirms=True)
+        self._tx = await self._connection.channel(publisher_confirms=False)
+        await self._tx.transaction().select()
+
+    async def _declare_recovering(self, info: ChannelInfo) -> None:
+        """``_declare``, retried while RabbitMQ reports the queue's node "down or inaccessible": right after a
+        restart, a durable queue (a stream recovering its log) is refused for a moment. The error closed our
+        channels, so they are reopened; the pause doubles from 50 ms up to 1 s (``start``'s timeout bounds all)."""
+        pause = 0.05
+        while True:
+            try:
+                await self._declare(info)
+                return
+            except ChannelNotFoundEntity as error:
+                if "down or inaccessible" not in str(error):
+                    raise
+                logger.info("%s: %s; retrying", self.settings.where(), error)
+            await asyncio.sleep(pause)
+            pause = min(1.0, pause * 2)
+            await self._open_channels()
 
     async def _declare(self, info: ChannelInfo) -> None:
         assert self._publisher is not None and self._tx is not None and self._connection is not None

@@ -132,6 +132,7 @@ class StreamSubscription(_BaseSubscription):
         self.buffer: deque[tuple[int, AbstractIncomingMessage]] = deque()
         self.held: list[tuple[float, Record, int]] = []  # nacked: (due, record, attempt it comes back with)
         self._ack_upto: AbstractIncomingMessage | None = None
+        self._acked_tag = 0  # highest delivery tag acknowledged (a lower one again would close the channel)
         self._acking = False
 
     async def open(self, start: Any) -> None:
@@ -147,6 +148,11 @@ class StreamSubscription(_BaseSubscription):
             self.signal.notify_all()
 
     def _ack_later(self, message: AbstractIncomingMessage) -> None:
+        """Acknowledge up to ``message`` soon, with one ``multiple`` ack per burst. Tags only grow: a marker read
+        after buffered records may have acknowledged them already (harmless on a stream: an ack is credit)."""
+        upto = self._ack_upto
+        if (message.delivery_tag or 0) <= max(self._acked_tag, (upto.delivery_tag or 0) if upto else 0):
+            return
         self._ack_upto = message
         if not self._acking:
             self._acking = True
@@ -159,6 +165,7 @@ class StreamSubscription(_BaseSubscription):
         message, self._ack_upto = self._ack_upto, None
         self._acking = False
         if message is not None and self.amqp is not None:
+            self._acked_tag = max(self._acked_tag, message.delivery_tag or 0)
             with contextlib.suppress(Exception):  # closed meanwhile: nothing to give credit to
                 await message.ack(multiple=True)
 

@@ -150,8 +150,11 @@ async def read_stream(connection: AbstractConnection, stream: str, start: Any, s
         return []
     found: list[tuple[int, AbstractIncomingMessage]] = []
     done = asyncio.get_running_loop().create_future()
+    prefetch = max(16, min(fetch_batch, limit + 16))
+    received = 0
 
     async def on_message(message: AbstractIncomingMessage) -> None:
+        nonlocal received
         if done.done():
             return
         offset = offset_of(message)
@@ -163,12 +166,13 @@ async def read_stream(connection: AbstractConnection, stream: str, start: Any, s
             if len(found) >= limit or (want is not None and message.message_id == want):
                 done.set_result(None)
                 return
-        if len(found) % max(1, fetch_batch // 2) == 0:
+        received += 1
+        if received % (prefetch // 2) == 0:  # credit for the next messages (markers count too)
             asyncio.get_running_loop().create_task(StreamTail._ack(message))
 
     channel = await connection.channel()
     try:
-        await channel.set_qos(prefetch_count=max(16, min(fetch_batch, limit + 16)))
+        await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.get_queue(stream, ensure=False)
         await queue.consume(on_message, arguments={"x-stream-offset": start})
         try:
