@@ -480,9 +480,11 @@ class RabbitMQAdapter(Adapter):
     async def _find_offset(self, info: ChannelInfo, message: AbstractIncomingMessage) -> int:
         """The stream offset of a group queue's message the tail has not read (see ``tail.py``)."""
         mid = message.message_id
-        if mid is None:
-            raise AdapterError(f"a message of {info.stream!r} without a message id cannot be given a position")
         end, _ = await self._sync(info)  # the tail has now read everything the stream had when it arrived
+        if mid is None:  # published by another tool without a message id: nothing to match it by
+            logger.warning("a message of %r has no message id: positioned at the stream's end when it arrived",
+                           info.stream)
+            return max(0, end - 1)
         known = info.tail.index.get(mid)
         if known is not None:
             return known
