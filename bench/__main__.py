@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("validation", "memory", "redis", "kafka", "nats", "http", "codegen", "faststream")
+SECTIONS = ("validation", "memory", "redis", "kafka", "nats", "rabbitmq", "http", "codegen", "faststream")
 
 
 @dataclass
@@ -145,6 +145,29 @@ def nats(quick: bool) -> list[Row]:
     finally:
         server.stop()
     return [Row("nats", name, ours, "ev/s", "raw nats-py", raw, goal=f"≥ {goal}×" if goal else "")
+             for name, ours, raw, goal in bench.rows]
+
+
+def rabbitmq(quick: bool) -> list[Row]:
+    from bench import rabbitmq_adapter as module
+    from tests.rabbitmq.server import URL, reachable
+
+    problem = reachable(URL)
+    if problem is not None:
+        raise Skip(problem)
+    bench = module.Bench(URL, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
+                         n_batched=3_000 if quick else 20_000, n_delivery=3_000 if quick else 20_000)
+
+    async def go() -> None:
+        try:
+            await bench.awaited()
+            await bench.batched()
+            await bench.delivery()
+        finally:
+            await bench.clean()
+
+    asyncio.run(go())
+    return [Row("rabbitmq", name, ours, "ev/s", "raw aio-pika", raw, goal=f"≥ {goal}×" if goal else "")
             for name, ours, raw, goal in bench.rows]
 
 
@@ -206,8 +229,8 @@ class Skip(Exception):
 
 
 RUNNERS: dict[str, Callable[[bool], list[Row]]] = {
-    "validation": validation, "memory": memory, "redis": redis, "kafka": kafka, "nats": nats, "http": http,
-    "codegen": codegen, "faststream": faststream,
+    "validation": validation, "memory": memory, "redis": redis, "kafka": kafka, "nats": nats,
+    "rabbitmq": rabbitmq, "http": http, "codegen": codegen, "faststream": faststream,
 }
 
 
@@ -313,9 +336,9 @@ def report(rows: list[Row], problems: list[str], facts: list[str], elapsed: floa
     out += ["## Per-benchmark detail", "",
             "Each section is also a command with more output: `python -m bench.validation`, `python -m "
             "bench.memory_bus`, `python -m bench.redis_adapter`, `python -m bench.kafka_adapter`, `python -m "
-            "bench.nats_adapter`, `python bench/http.py`, `python -m bench.codegen`, `python -m "
-            "bench.faststream_peer`, and `python -m bench.strictness` (not timings: where plain generated pydantic "
-            "models disagree with JSON Schema).", ""]
+            "bench.nats_adapter`, `python -m bench.rabbitmq_adapter`, `python bench/http.py`, `python -m "
+            "bench.codegen`, `python -m bench.faststream_peer`, and `python -m bench.strictness` (not timings: "
+            "where plain generated pydantic models disagree with JSON Schema).", ""]
     return "\n".join(out)
 
 

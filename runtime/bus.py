@@ -66,6 +66,7 @@ DEFAULT_ADAPTER_FACTORIES: Mapping[str, str] = {
     "redis": "hipponot_pubsub.runtime.adapters.redis:adapter_factory",
     "kafka": "hipponot_pubsub.runtime.adapters.kafka:adapter_factory",
     "nats": "hipponot_pubsub.runtime.adapters.nats:adapter_factory",
+    "rabbitmq": "hipponot_pubsub.runtime.adapters.rabbitmq:adapter_factory",
 }
 
 FETCH_RETRY_FIRST_PAUSE = 0.05

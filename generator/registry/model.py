@@ -11,7 +11,7 @@ import referencing
 import referencing.jsonschema
 from referencing._core import Resolver
 
-ADAPTER_KINDS = ("memory", "redis", "kafka", "nats")
+ADAPTER_KINDS = ("memory", "redis", "kafka", "nats", "rabbitmq")
 COMPATIBILITY_LEVELS = (
     "NONE",
     "BACKWARD",

@@ -1,0 +1,298 @@
+"""How fast is the RabbitMQ adapter compared with raw aio-pika, against the same RabbitMQ in one run?
+
+Run ``.venv/bin/python -m bench.rabbitmq_adapter [--quick] [--url amqp://...]`` (default: the machine's RabbitMQ,
+``amqp://guest:guest@127.0.0.1:5672/``). Every pair uses the same payload: a valid ``notification.requested`` v1
+envelope (CloudEvents structured JSON, ~0.8 KB) with a partition key, on the same topology (the adapter's: a
+fanout exchange bound to a stream queue, plus a quorum queue per group), fresh names per measurement:
+
+* **awaited publish**: ``await adapter.publish`` one at a time (and ``bus.publish``, which validates first) vs
+  raw ``await exchange.publish`` on a publisher-confirm channel (persistent messages). The adapter also waits
+  for its tail reader to read the message back, which is how it learns the position (see ``tail.py``);
+* **batched publish**: ``adapter.publish_many`` in batches of 100 (and ``bus.publish_many``) vs raw pipelined
+  confirms (100 ``exchange.publish`` gathered). Ours is an AMQP transaction (all or none), the raw one is not;
+* **delivery**: a bus subscription (fan-out on the stream and group on the quorum queue; decode + JSON Schema
+  validation + handler + ack, concurrency 100) reading N pre-published events vs a raw aio-pika consumer
+  (prefetch 100) doing ``json.loads`` + ``ack`` per message, on the stream and on a quorum queue. Timed from
+  the first event handled to the last.
+
+Throughput is events per second of wall-clock time; each figure is the best of ``--runs`` rounds (5; ``--quick``:
+1) after a warm-up round, every round running our side and the raw side in turn (interleaved, so drifts in
+machine speed hit both alike). Goals (issue 18): ≥ 0.9× raw for awaited publish, ≥ 0.8× for batched publish and
+delivery with validation included (the bus rows). Nothing here asserts on timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import copy
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from hipponot_pubsub.generator.codegen.bundle import bundle
+from hipponot_pubsub.generator.registry import load_registry
+from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.adapters.rabbitmq import RabbitMQAdapter, RabbitMQSettings, adapter_factory
+from hipponot_pubsub.runtime.bus import Bus
+from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.envelope import Envelope
+
+ROOT = Path(__file__).resolve().parents[1]
+CHANNEL = "notifications"
+TYPE = "notification.requested"
+BATCH = 100
+ROUNDS = 5
+URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _catalog() -> tuple[Catalog, dict[str, Any]]:
+    registry = load_registry(ROOT / "schemas")
+    bundles = [bundle(registry, v) for event in registry.events.values() for v in event.versions.values()]
+    channels = {name: {"adapter": "rabbitmq" if name == CHANNEL else "memory", "options": {}}
+                for name in registry.channels}
+    event_channels = {name: event.channel for name, event in registry.events.items()}
+    example = copy.deepcopy(registry.event_version(TYPE, 1).schema["examples"][0])
+    return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name), example
+
+
+class Bench:
+    def __init__(self, url: str, runs: int, n_awaited: int, n_batched: int, n_delivery: int) -> None:
+        self.url = url
+        self.runs = runs
+        self.n_awaited, self.n_batched, self.n_delivery = n_awaited, n_batched, n_delivery
+        self.catalog, self.example = _catalog()
+        self.rows: list[tuple[str, float, float, float]] = []
+        self.made: list[RabbitMQSettings] = []
+
+    def settings(self) -> RabbitMQSettings:
+        settings = RabbitMQSettings(url=self.url, name_template=f"bench-{uuid.uuid4().hex[:8]}.{{channel}}")
+        self.made.append(settings)
+        return settings
+
+    def bus(self, settings: RabbitMQSettings) -> Bus:
+        factory: Any = lambda channels: adapter_factory(channels, settings=settings)  # noqa: E731
+        return Bus(self.catalog, adapters={"rabbitmq": factory})
+
+    def messages(self, bus: Bus, count: int) -> list[Message]:
+        out = []
+        for i in range(count):
+            envelope = bus.envelope(TYPE, self.example, partition_key=f"recipient-{i % 50}")
+            out.append(bus._message(envelope))  # exactly what bus.publish hands the adapter
+        return out
+
+    @staticmethod
+    def raw_message(message: Message) -> aio_pika.Message:
+        headers: dict[str, Any] = dict(message.headers)
+        return aio_pika.Message(message.payload, headers=headers, content_type="application/cloudevents+json",
+                                delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+
+    async def best(self, **measures: Callable[[], Awaitable[float]]) -> dict[str, float]:
+        """The best rate of each measurement over ``runs`` rounds after a warm-up round, interleaved."""
+        rates: dict[str, list[float]] = {name: [] for name in measures}
+        for round_ in range(self.runs + 1):
+            for name, measure in measures.items():
+                rate = await measure()
+                if round_:
+                    rates[name].append(rate)
+        return {name: max(found) for name, found in rates.items()}
+
+    # -- publishing ----------------------------------------------------------------------------------------
+
+    async def awaited(self) -> None:
+        settings = self.settings()
+        async with self.bus(settings) as bus, await aio_pika.connect(self.url) as connection:
+            adapter = bus.adapter_for(CHANNEL)
+            messages = self.messages(bus, self.n_awaited)
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(settings.name(CHANNEL))
+
+            async def raw() -> float:
+                started = time.perf_counter()
+                for m in messages:
+                    await exchange.publish(self.raw_message(m), routing_key=m.key or "")
+                return len(messages) / (time.perf_counter() - started)
+
+            async def ours() -> float:
+                started = time.perf_counter()
+                for m in messages:
+                    await adapter.publish(CHANNEL, m)
+                return len(messages) / (time.perf_counter() - started)
+
+            async def through_bus() -> float:
+                started = time.perf_counter()
+                for i in range(len(messages)):
+                    await bus.publish(TYPE, self.example, key=f"recipient-{i % 50}")
+                return len(messages) / (time.perf_counter() - started)
+
+            best = await self.best(raw=raw, ours=ours, bus=through_bus)
+            self.add("awaited publish: adapter.publish", best["ours"], best["raw"], 0.9)
+            self.add("awaited publish: bus.publish (validates)", best["bus"], best["raw"], 0.0)
+
+    async def batched(self) -> None:
+        settings = self.settings()
+        async with self.bus(settings) as bus, await aio_pika.connect(self.url) as connection:
+            adapter = bus.adapter_for(CHANNEL)
+            messages = self.messages(bus, self.n_batched)
+            batches = [messages[i:i + BATCH] for i in range(0, len(messages), BATCH)]
+            channel = await connection.channel(publisher_confirms=True)
+            exchange = await channel.get_exchange(settings.name(CHANNEL))
+
+            async def raw() -> float:
+                started = time.perf_counter()
+                for batch in batches:
+                    await asyncio.gather(*(exchange.publish(self.raw_message(m), routing_key=m.key or "")
+                                           for m in batch))
+                return len(messages) / (time.perf_counter() - started)
+
+            async def ours() -> float:
+                started = time.perf_counter()
+                for batch in batches:
+                    await adapter.publish_many(CHANNEL, batch)
+                return len(messages) / (time.perf_counter() - started)
+
+            async def through_bus() -> float:
+                envelopes = [[bus.envelope(TYPE, self.example, partition_key=f"recipient-{i % 50}")
+                              for i in range(BATCH)] for _ in batches]
+                started = time.perf_counter()
+                for batch in envelopes:
+                    await bus.publish_many(batch)
+                return len(messages) / (time.perf_counter() - started)
+
+            best = await self.best(raw=raw, ours=ours, bus=through_bus)
+            self.add(f"batched publish ×{BATCH}: adapter.publish_many", best["ours"], best["raw"], 0.0)
+            self.add(f"batched publish ×{BATCH}: bus.publish_many (validates)", best["bus"], best["raw"], 0.8)
+
+    # -- delivery ------------------------------------------------------------------------------------------
+
+    async def delivery(self) -> None:
+        def raw(group: bool) -> Callable[[], Awaitable[float]]:
+            async def measure() -> float:
+                settings = self.settings()
+                async with self.bus(settings) as bus, await aio_pika.connect(self.url) as connection:
+                    channel = await connection.channel()
+                    await channel.set_qos(prefetch_count=100)
+                    if group:
+                        queue = await channel.declare_queue(settings.name(CHANNEL) + ".raw-group", durable=True,
+                                                            arguments={"x-queue-type": "quorum"})
+                        await queue.bind(settings.name(CHANNEL))
+                        arguments = None
+                    else:
+                        queue = await channel.get_queue(settings.name(CHANNEL))
+                        arguments = {"x-stream-offset": "first"}
+                    await self.fill(bus)
+                    seen, started = 0, 0.0
+                    done = asyncio.Event()
+
+                    async def on_message(message: AbstractIncomingMessage) -> None:
+                        nonlocal seen, started
+                        if not seen:
+                            started = time.perf_counter()
+                        json.loads(message.body)
+                        await message.ack()
+                        seen += 1
+                        if seen == self.n_delivery:
+                            done.set()
+
+                    await queue.consume(on_message, arguments=arguments)
+                    await asyncio.wait_for(done.wait(), 300)
+                    rate = seen / (time.perf_counter() - started)
+                    if group:
+                        await channel.queue_delete(queue.name)
+                    return rate
+            return measure
+
+        def ours(group: str | None) -> Callable[[], Awaitable[float]]:
+            async def measure() -> float:
+                settings = self.settings()
+                async with self.bus(settings) as bus:
+                    if group is not None:  # the group exists before the events, as the raw queue does
+                        await (await bus.adapter_for(CHANNEL).subscribe(CHANNEL, group=group)).close()
+                    await self.fill(bus)
+                    count, started = 0, 0.0
+                    done = asyncio.Event()
+
+                    async def handler(envelope: Envelope[Any]) -> None:
+                        nonlocal count, started
+                        if not count:
+                            started = time.perf_counter()
+                        count += 1
+                        if count == self.n_delivery:
+                            done.set()
+
+                    await bus.subscribe(TYPE, handler, group=group, start=StartAt.EARLIEST, concurrency=100)
+                    await asyncio.wait_for(done.wait(), 300)
+                    return self.n_delivery / (time.perf_counter() - started)
+            return measure
+
+        best = await self.best(raw_stream=raw(False), fan_out=ours(None), raw_group=raw(True), group=ours("bench"))
+        self.add("delivery: bus fan-out on the stream (decode+validate+ack)", best["fan_out"], best["raw_stream"],
+                 0.8)
+        self.add("delivery: bus group on a quorum queue (…+ack)", best["group"], best["raw_group"], 0.8)
+
+    async def fill(self, bus: Bus) -> None:
+        adapter = bus.adapter_for(CHANNEL)
+        messages = self.messages(bus, self.n_delivery)
+        for i in range(0, len(messages), 500):
+            await adapter.publish_many(CHANNEL, messages[i:i + 500])
+
+    async def clean(self) -> None:
+        """Delete every stream, exchange and queue the run declared (the machine's broker keeps nothing)."""
+        for settings in self.made:
+            adapter = RabbitMQAdapter([], settings=settings)
+            with contextlib.suppress(Exception):
+                await adapter.start()
+                async with await aio_pika.connect(self.url) as connection:
+                    channel = await connection.channel()
+                    for name in (CHANNEL, CHANNEL + ".dead-letter"):
+                        await channel.queue_delete(settings.name(name) + ".group.bench")
+                        await channel.queue_delete(settings.name(name))
+                        await channel.exchange_delete(settings.name(name))
+            await adapter.close()
+
+    def add(self, name: str, ours: float, raw: float, goal: float) -> None:
+        self.rows.append((name, ours, raw, goal))
+        print(f"  {name}: {ours:,.0f}/s vs raw {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
+
+    def table(self) -> str:
+        lines = ["| measurement | ours (ev/s) | raw aio-pika (ev/s) | ratio | goal |", "|---|---:|---:|---:|---:|"]
+        for name, ours, raw, goal in self.rows:
+            ok = "met" if ours / raw >= goal else "missed"
+            goal_text = f"≥ {goal}× ({ok})" if goal else "reference"
+            lines.append(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f}× | {goal_text} |")
+        return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> Bench:
+    quick = args.quick
+    bench = Bench(args.url, args.runs or (1 if quick else ROUNDS), n_awaited=300 if quick else 2000,
+                  n_batched=3_000 if quick else 20_000, n_delivery=3_000 if quick else 20_000)
+    print(f"RabbitMQ at {args.url.split('@')[-1]}; runs={bench.runs} awaited={bench.n_awaited} "
+          f"batched={bench.n_batched} delivery={bench.n_delivery}", flush=True)
+    try:
+        await bench.awaited()
+        await bench.batched()
+        await bench.delivery()
+    finally:
+        await bench.clean()
+    print()
+    print(bench.table())
+    return bench
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts, one run")
+    parser.add_argument("--runs", type=int, default=0)
+    parser.add_argument("--url", default=URL, help="the RabbitMQ to measure against")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
