@@ -25,6 +25,8 @@ PROVIDED_BY: Mapping[str, str] = {
     "anyio": "http",
     "redis": "redis",
     "aiokafka": "kafka",
+    "nats": "nats",
+    "aio_pika": "rabbitmq",
     "pytest": "testing",
     "pytest_asyncio": "testing",
     "datamodel_code_generator": "codegen",

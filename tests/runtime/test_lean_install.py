@@ -15,11 +15,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Every library that comes with an extra (pyproject.toml), by top-level module.
 OPTIONAL = ("litestar", "uvicorn", "httptools", "httpx", "httpx_sse", "prometheus_client", "anyio", "redis",
-            "aiokafka", "datamodel_code_generator", "jinja2", "pytest", "pytest_asyncio")
+            "aiokafka", "nats", "aio_pika", "aiormq", "datamodel_code_generator", "jinja2", "pytest", "pytest_asyncio")
 
 PRELUDE = '''
 import sys
@@ -147,3 +149,30 @@ def test_pubsub_serve_on_the_registry_adapters_without_redis_exits_2_naming_it()
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == ("error: the redis adapter (channels orders) needs redis, which is not "
                                               "installed: pip install 'hipponot-pubsub[redis]'")
+
+
+@pytest.mark.parametrize(("kind", "module", "extra"), [("nats", "nats", "nats"), ("rabbitmq", "aio_pika", "rabbitmq")])
+def test_a_broker_channel_without_its_library_names_the_extra_at_bus_start(kind: str, module: str, extra: str) -> None:
+    result = run_without((module,), """
+        import asyncio
+        from hipponot_pubsub import Bus, Catalog
+        from hipponot_pubsub.runtime.errors import MissingExtra
+
+        uri = "urn:example:ping"
+        bundle = {"format": 1, "type": "ping", "version": 1, "root": uri, "resources": [
+            {"uris": [uri], "dialect": "https://json-schema.org/draft/2020-12/schema", "schema": {"type": "object"}}]}
+
+        async def main(kind):
+            catalog = Catalog.from_bundles([bundle], {"pings": {"adapter": kind}}, {"ping": "pings"})
+            bus = Bus(catalog)
+            try:
+                await bus.start()
+            except MissingExtra as error:
+                print(error)
+            assert not bus.running
+
+        asyncio.run(main(sys.argv[1]))
+    """, kind)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"the {kind} adapter (channels pings) needs {module}" in result.stdout
+    assert f"install 'hipponot-pubsub[{extra}]'" in result.stdout
