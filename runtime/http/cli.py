@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import socket
@@ -42,7 +43,7 @@ def add_parser(commands: Any, common: Common) -> None:
                             "else generated)")
     serve.add_argument("--memory", action="store_true", help="run every channel on the in-memory adapter")
     serve.add_argument("--all-channels-on", metavar="KIND", default=None,
-                       help="run every channel on this adapter kind (memory, redis, kafka)")
+                       help="run every channel on this adapter kind (memory, redis, kafka, nats, rabbitmq)")
     serve.add_argument("--anonymous", action="store_true",
                        help="allow requests without a token, with every scope (local development only)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
@@ -51,6 +52,15 @@ def add_parser(commands: Any, common: Common) -> None:
     serve.add_argument("--announce", action="store_true",
                        help="print 'pubsub serving on URL' on stdout once ready (for scripts and tests)")
     serve.set_defaults(handler=cmd_serve)
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    """Exit 2 with ``message``: ``error: ...`` on stderr, or with ``--format json`` ``{"error": ...}`` on stdout."""
+    if getattr(args, "format", "text") == "json":
+        print(json.dumps({"error": message}), flush=True)
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -64,8 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         missing = missing_extra(error, "pubsub serve")
         if missing is None:
             raise
-        print(f"error: {missing}", file=sys.stderr)
-        return 2
+        return _fail(args, str(missing))
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -74,24 +83,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings = dataclasses.replace(settings, allow_anonymous=True)
         package = served_package(args.package, getattr(args, "schemas", None))
     except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, str(error))
     try:
         catalog = Catalog.from_package(package)
     except ModuleNotFoundError as error:
-        print(f"error: cannot import the generated package {package!r} ({error}); run `pubsub generate`, or "
-              "name it with --package or the [generate] table of pubsub.toml", file=sys.stderr)
-        return 2
+        return _fail(args, f"cannot import the generated package {package!r} ({error}); run `pubsub generate`, "
+                           "or name it with --package or the [generate] table of pubsub.toml")
     except (ValueError, OSError) as error:
-        print(f"error: {package}: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, f"{package}: {error}")
     kind = "memory" if args.memory else args.all_channels_on
     service = PubSubService(catalog, settings=settings, all_channels_on=kind)
     try:
         service.bus.adapter_factories()  # a missing broker library: its extra named now, not a startup traceback
     except PubSubError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, str(error))
     app = create_app(service=service)
 
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -102,14 +107,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         sock.bind((args.host, args.port))
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, f"cannot listen on {args.host}:{args.port}: {error}")
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown_host}:{port}{settings.path_prefix}"
 
     async def announce() -> None:
         adapters = f"every channel on {kind}" if kind else "the registry's adapters"
+        if getattr(args, "format", "text") == "json":  # one line a script can parse, on stdout
+            print(json.dumps({"serving": url, "registry": catalog.name, "event_versions": len(catalog),
+                              "channels": len(catalog.channels), "adapters": kind or "registry",
+                              "asyncapi": f"{url}/asyncapi.json", "openapi": f"{url}/schema"}), flush=True)
+            return
         print(f"{catalog.name}: {len(catalog)} event versions on {len(catalog.channels)} channels, {adapters}",
               file=sys.stderr)
         print(f"  OpenAPI  {url}/schema/swagger   AsyncAPI {url}/asyncapi.json   metrics {url}/metrics",

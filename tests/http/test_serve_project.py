@@ -82,3 +82,27 @@ def test_the_package_flag_wins_over_the_table(tmp_path: Path) -> None:
     result = serve(repository, "--package", "elsewhere.events")
     assert result.returncode == 2, result.stderr
     assert "cannot import the generated package 'elsewhere.events'" in result.stderr
+
+
+def test_format_json_reports_the_error_and_the_ready_line_as_json(tmp_path: Path) -> None:
+    import json
+
+    repository = user_repository(tmp_path, 'package = "my-app"')
+    result = serve(repository, "--format", "json")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ""
+    [error] = json.loads(result.stdout).values()
+    assert "/generate/package: 'my-app' is not a dotted Python import name" in error
+
+    repository = user_repository(tmp_path / "ok", 'out = "../src/generated"\npackage = "generated"')
+    process = subprocess.Popen([PUBSUB, "serve", "--memory", "--anonymous", "--port", "0", "--format", "json"],
+                               cwd=repository, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        assert ready["registry"] == "hipponot-shop" and ready["adapters"] == "memory"
+        assert httpx.get(ready["asyncapi"], timeout=10).json()["asyncapi"].startswith("3.")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
