@@ -112,13 +112,7 @@ def kafka(quick: bool) -> list[Row]:
     try:
         bench = module.Bench(broker.bootstrap, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
                              n_batched=3_000 if quick else 30_000, n_delivery=3_000 if quick else 30_000)
-
-        async def go() -> None:
-            await bench.awaited()
-            await bench.batched()
-            await bench.delivery()
-
-        asyncio.run(go())
+        asyncio.run(bench.measure_all())
     finally:
         broker.stop()
     return [Row("kafka", name, ours, "ev/s", "raw aiokafka", raw, goal=f"≥ {goal}×" if goal else "")
@@ -135,13 +129,7 @@ def nats(quick: bool) -> list[Row]:
     try:
         bench = module.Bench(server.url, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
                              n_batched=3_000 if quick else 30_000, n_delivery=3_000 if quick else 30_000)
-
-        async def go() -> None:
-            await bench.awaited()
-            await bench.batched()
-            await bench.delivery()
-
-        asyncio.run(go())
+        asyncio.run(bench.measure_all())
     finally:
         server.stop()
     return [Row("nats", name, ours, "ev/s", "raw nats-py", raw, goal=f"≥ {goal}×" if goal else "")
@@ -157,16 +145,7 @@ def rabbitmq(quick: bool) -> list[Row]:
         raise Skip(problem)
     bench = module.Bench(URL, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
                          n_batched=3_000 if quick else 20_000, n_delivery=3_000 if quick else 20_000)
-
-    async def go() -> None:
-        try:
-            await bench.awaited()
-            await bench.batched()
-            await bench.delivery()
-        finally:
-            await bench.clean()
-
-    asyncio.run(go())
+    asyncio.run(bench.measure_all())
     return [Row("rabbitmq", name, ours, "ev/s", "raw aio-pika", raw, goal=f"≥ {goal}×" if goal else "")
             for name, ours, raw, goal in bench.rows]
 

@@ -41,11 +41,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from hipponot_pubsub.generator.codegen.bundle import bundle
 from hipponot_pubsub.generator.registry import load_registry
-from hipponot_pubsub.runtime.adapters.base import Message, StartAt
+from hipponot_pubsub.runtime.adapters.base import StartAt
 from hipponot_pubsub.runtime.adapters.kafka import KafkaSettings, adapter_factory
 from hipponot_pubsub.runtime.bus import Bus
 from hipponot_pubsub.runtime.catalog import Catalog
 from hipponot_pubsub.runtime.envelope import Envelope
+
+from .rounds import Rounds
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "notifications"
@@ -64,13 +66,13 @@ def _catalog() -> tuple[Catalog, dict[str, Any]]:
     return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name), example
 
 
-class Bench:
+class Bench(Rounds):
+    raw_client = "raw aiokafka"
+
     def __init__(self, bootstrap: str, runs: int, n_awaited: int, n_batched: int, n_delivery: int) -> None:
+        self.catalog, example = _catalog()
+        super().__init__(runs, n_awaited, n_batched, n_delivery, example)
         self.bootstrap = bootstrap
-        self.runs = runs
-        self.n_awaited, self.n_batched, self.n_delivery = n_awaited, n_batched, n_delivery
-        self.catalog, self.example = _catalog()
-        self.rows: list[tuple[str, float, float, float]] = []
 
     def settings(self) -> KafkaSettings:
         tag = uuid.uuid4().hex[:8]
@@ -81,27 +83,6 @@ class Bench:
     def bus(self, settings: KafkaSettings) -> Bus:
         factory: Any = lambda channels: adapter_factory(channels, settings=settings)  # noqa: E731
         return Bus(self.catalog, adapters={"kafka": factory})
-
-    def messages(self, bus: Bus, count: int) -> list[Message]:
-        out = []
-        for i in range(count):
-            envelope = bus.envelope(TYPE, self.example, partition_key=f"recipient-{i % 50}")
-            out.append(bus._message(envelope))  # exactly what bus.publish hands the adapter
-        return out
-
-    async def best(self, **measures: Callable[[], Awaitable[float]]) -> dict[str, float]:
-        """The best rate of each measurement over ``runs`` rounds, after a warm-up round. A round runs every
-        measurement once, in turn: on a shared machine whose speed drifts over seconds, interleaving gives each
-        side the same conditions (consecutive blocks per side made the ratio swing by ±30 %)."""
-        rates: dict[str, list[float]] = {name: [] for name in measures}
-        for round_ in range(self.runs + 1):
-            for name, measure in measures.items():
-                rate = await measure()
-                if round_:
-                    rates[name].append(rate)
-        return {name: max(found) for name, found in rates.items()}
-
-    # -- publishing ----------------------------------------------------------------------------------------
 
     async def raw_producer(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0,
@@ -233,23 +214,6 @@ class Bench:
         self.add("delivery: bus fan-out (decode+validate+ack)", best["fan_out"], best["raw"], 0.8)
         self.add("delivery: bus group (…+commit)", best["group"], best["raw"], 0.8)
 
-    async def fill(self, bus: Bus) -> None:
-        adapter = bus.adapter_for(CHANNEL)
-        messages = self.messages(bus, self.n_delivery)
-        for i in range(0, len(messages), 500):
-            await adapter.publish_many(CHANNEL, messages[i:i + 500])
-
-    def add(self, name: str, ours: float, raw: float, goal: float) -> None:
-        self.rows.append((name, ours, raw, goal))
-        print(f"  {name}: {ours:,.0f}/s vs raw {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
-
-    def table(self) -> str:
-        lines = ["| measurement | ours (ev/s) | raw aiokafka (ev/s) | ratio | goal |", "|---|---:|---:|---:|---:|"]
-        for name, ours, raw, goal in self.rows:
-            ok = "met" if ours / raw >= goal else "missed"
-            goal_text = f"≥ {goal}× ({ok})" if goal else "reference"
-            lines.append(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f}× | {goal_text} |")
-        return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace, bootstrap: str) -> None:
@@ -258,9 +222,7 @@ async def run(args: argparse.Namespace, bootstrap: str) -> None:
                   n_batched=5_000 if quick else 30_000, n_delivery=5_000 if quick else 30_000)
     print(f"tansu at {bootstrap}; runs={bench.runs} awaited={bench.n_awaited} batched={bench.n_batched} "
           f"delivery={bench.n_delivery}", flush=True)
-    await bench.awaited()
-    await bench.batched()
-    await bench.delivery()
+    await bench.measure_all()
     print()
     print(bench.table())
 

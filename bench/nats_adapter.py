@@ -45,6 +45,8 @@ from hipponot_pubsub.runtime.codec import encode
 from hipponot_pubsub.runtime.envelope import Envelope
 from nats.js import api
 
+from .rounds import Rounds
+
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "notifications"
 TYPE = "notification.requested"
@@ -62,13 +64,13 @@ def _catalog() -> tuple[Catalog, dict[str, Any]]:
     return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name), example
 
 
-class Bench:
+class Bench(Rounds):
+    raw_client = "raw nats-py"
+
     def __init__(self, url: str, runs: int, n_awaited: int, n_batched: int, n_delivery: int) -> None:
+        self.catalog, example = _catalog()
+        super().__init__(runs, n_awaited, n_batched, n_delivery, example)
         self.url = url
-        self.runs = runs
-        self.n_awaited, self.n_batched, self.n_delivery = n_awaited, n_batched, n_delivery
-        self.catalog, self.example = _catalog()
-        self.rows: list[tuple[str, float, float, float]] = []
         self._streams: list[str] = []
 
     def settings(self) -> NatsSettings:
@@ -91,16 +93,6 @@ class Bench:
                                {"ce-id": envelope.id, "ce-type": envelope.type,
                                 "ce-dataversion": str(envelope.data_version)}))
         return out
-
-    async def best(self, **measures: Callable[[], Awaitable[float]]) -> dict[str, float]:
-        """The best rate of each measurement over ``runs`` rounds, after a warm-up round, interleaved."""
-        rates: dict[str, list[float]] = {name: [] for name in measures}
-        for round_ in range(self.runs + 1):
-            for name, measure in measures.items():
-                rate = await measure()
-                if round_:
-                    rates[name].append(rate)
-        return {name: max(found) for name, found in rates.items()}
 
     async def cleanup(self) -> None:
         """Delete the streams this run made (a long run would otherwise fill the server's store)."""
@@ -244,23 +236,6 @@ class Bench:
         self.add("delivery: bus fan-out (decode+validate+ack)", best["fan_out"], best["raw"], 0.8)
         self.add("delivery: bus group (…+ack floor)", best["group"], best["raw"], 0.8)
 
-    async def fill(self, bus: Bus) -> None:
-        adapter = bus.adapter_for(CHANNEL)
-        messages = self.messages(bus, self.n_delivery)
-        for i in range(0, len(messages), 500):
-            await adapter.publish_many(CHANNEL, messages[i:i + 500])
-
-    def add(self, name: str, ours: float, raw: float, goal: float) -> None:
-        self.rows.append((name, ours, raw, goal))
-        print(f"  {name}: {ours:,.0f}/s vs raw {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
-
-    def table(self) -> str:
-        lines = ["| measurement | ours (ev/s) | raw nats-py (ev/s) | ratio | goal |", "|---|---:|---:|---:|---:|"]
-        for name, ours, raw, goal in self.rows:
-            ok = "met" if ours / raw >= goal else "missed"
-            goal_text = f"≥ {goal}× ({ok})" if goal else "reference"
-            lines.append(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f}× | {goal_text} |")
-        return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace, url: str) -> None:

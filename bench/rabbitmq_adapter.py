@@ -44,6 +44,8 @@ from hipponot_pubsub.runtime.bus import Bus
 from hipponot_pubsub.runtime.catalog import Catalog
 from hipponot_pubsub.runtime.envelope import Envelope
 
+from .rounds import Rounds
+
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "notifications"
 TYPE = "notification.requested"
@@ -62,13 +64,13 @@ def _catalog() -> tuple[Catalog, dict[str, Any]]:
     return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name), example
 
 
-class Bench:
+class Bench(Rounds):
+    raw_client = "raw aio-pika"
+
     def __init__(self, url: str, runs: int, n_awaited: int, n_batched: int, n_delivery: int) -> None:
+        self.catalog, example = _catalog()
+        super().__init__(runs, n_awaited, n_batched, n_delivery, example)
         self.url = url
-        self.runs = runs
-        self.n_awaited, self.n_batched, self.n_delivery = n_awaited, n_batched, n_delivery
-        self.catalog, self.example = _catalog()
-        self.rows: list[tuple[str, float, float, float]] = []
         self.made: list[RabbitMQSettings] = []
 
     def settings(self) -> RabbitMQSettings:
@@ -80,30 +82,11 @@ class Bench:
         factory: Any = lambda channels: adapter_factory(channels, settings=settings)  # noqa: E731
         return Bus(self.catalog, adapters={"rabbitmq": factory})
 
-    def messages(self, bus: Bus, count: int) -> list[Message]:
-        out = []
-        for i in range(count):
-            envelope = bus.envelope(TYPE, self.example, partition_key=f"recipient-{i % 50}")
-            out.append(bus._message(envelope))  # exactly what bus.publish hands the adapter
-        return out
-
     @staticmethod
     def raw_message(message: Message) -> aio_pika.Message:
         headers: dict[str, Any] = dict(message.headers)
         return aio_pika.Message(message.payload, headers=headers, content_type="application/cloudevents+json",
                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-
-    async def best(self, **measures: Callable[[], Awaitable[float]]) -> dict[str, float]:
-        """The best rate of each measurement over ``runs`` rounds after a warm-up round, interleaved."""
-        rates: dict[str, list[float]] = {name: [] for name in measures}
-        for round_ in range(self.runs + 1):
-            for name, measure in measures.items():
-                rate = await measure()
-                if round_:
-                    rates[name].append(rate)
-        return {name: max(found) for name, found in rates.items()}
-
-    # -- publishing ----------------------------------------------------------------------------------------
 
     async def awaited(self) -> None:
         settings = self.settings()
@@ -236,12 +219,6 @@ class Bench:
                  0.8)
         self.add("delivery: bus group on a quorum queue (…+ack)", best["group"], best["raw_group"], 0.8)
 
-    async def fill(self, bus: Bus) -> None:
-        adapter = bus.adapter_for(CHANNEL)
-        messages = self.messages(bus, self.n_delivery)
-        for i in range(0, len(messages), 500):
-            await adapter.publish_many(CHANNEL, messages[i:i + 500])
-
     async def clean(self) -> None:
         """Delete every stream, exchange and queue the run declared (the machine's broker keeps nothing)."""
         for settings in self.made:
@@ -256,17 +233,6 @@ class Bench:
                         await channel.exchange_delete(settings.name(name))
             await adapter.close()
 
-    def add(self, name: str, ours: float, raw: float, goal: float) -> None:
-        self.rows.append((name, ours, raw, goal))
-        print(f"  {name}: {ours:,.0f}/s vs raw {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
-
-    def table(self) -> str:
-        lines = ["| measurement | ours (ev/s) | raw aio-pika (ev/s) | ratio | goal |", "|---|---:|---:|---:|---:|"]
-        for name, ours, raw, goal in self.rows:
-            ok = "met" if ours / raw >= goal else "missed"
-            goal_text = f"≥ {goal}× ({ok})" if goal else "reference"
-            lines.append(f"| {name} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f}× | {goal_text} |")
-        return "\n".join(lines)
 
 
 async def run(args: argparse.Namespace) -> Bench:
@@ -275,12 +241,7 @@ async def run(args: argparse.Namespace) -> Bench:
                   n_batched=3_000 if quick else 20_000, n_delivery=3_000 if quick else 20_000)
     print(f"RabbitMQ at {args.url.split('@')[-1]}; runs={bench.runs} awaited={bench.n_awaited} "
           f"batched={bench.n_batched} delivery={bench.n_delivery}", flush=True)
-    try:
-        await bench.awaited()
-        await bench.batched()
-        await bench.delivery()
-    finally:
-        await bench.clean()
+    await bench.measure_all()
     print()
     print(bench.table())
     return bench

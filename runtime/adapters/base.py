@@ -35,18 +35,47 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple, TypeVar
 
 from ..catalog import ChannelSpec
+from ..errors import AdapterError, UnknownChannel
 from ..metrics import MetricsRecorder, MetricsSnapshot
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
 ERROR_HEADER = "x-error"
+#: Longest ``x-error`` the broker adapters (Kafka, NATS, RabbitMQ) write on a dead letter: a traceback-sized
+#: message fits, a runaway one does not hit the broker's header limits.
+MAX_ERROR_HEADER = 8192
+
+InfoT = TypeVar("InfoT")
 
 
 def dead_letter_channel(channel: str) -> str:
     """The channel a channel's dead letters go to."""
     return channel + DEAD_LETTER_SUFFIX
+
+
+def dead_letter_headers(record: Record, error: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of ``record``'s dead letter: ``headers`` (the record's, less what the adapter does not copy)
+    plus ``x-error`` (``error``, cut at ``MAX_ERROR_HEADER``), ``x-original-channel`` and ``x-original-position``.
+    One function so every broker adapter's dead letters carry the same headers."""
+    return {**headers, ERROR_HEADER: error[:MAX_ERROR_HEADER], "x-original-channel": record.channel,
+            "x-original-position": record.position}
+
+
+def served_channel(channels: Mapping[str, InfoT], channel: str, *, adapter: str, started: bool,
+                   closed: bool) -> InfoT:
+    """What an adapter keeps on ``channel`` (its topic, stream, ...), checking first that the adapter can serve:
+    ``AdapterError`` when it is closed or not started, ``UnknownChannel`` when it has no such channel. ``adapter``
+    names it in the messages (``"the Kafka adapter ..."``), so every broker adapter refuses alike."""
+    if closed:
+        raise AdapterError(f"the {adapter} adapter is closed")
+    if not started:
+        raise AdapterError(f"the {adapter} adapter is not started")
+    try:
+        return channels[channel]
+    except KeyError:
+        raise UnknownChannel(f"the {adapter} adapter serves no channel {channel!r}") from None
 
 
 #: The headers of a record that has none (read-only, shared).
@@ -118,6 +147,10 @@ class Delivery(ABC):
 
     record: Record
     attempt: int
+
+    def __repr__(self) -> str:
+        """Where the record is and which attempt this is: what a log line about a delivery needs."""
+        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
 
     @abstractmethod
     async def ack(self) -> None:

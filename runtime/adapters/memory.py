@@ -364,9 +364,6 @@ class _MemoryDelivery(Delivery):
         self.record = pending.record
         self.attempt = attempt
 
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
-
     async def ack(self) -> None:
         self.ack_now()
 

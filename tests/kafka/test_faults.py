@@ -4,7 +4,6 @@ unreachable broker. No sleeps: every wait is on an event, a delivery or a subpro
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import os
 import sys
@@ -15,42 +14,22 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from hipponot_pubsub.generator.codegen.bundle import bundle
-from hipponot_pubsub.generator.registry import load_registry
 from hipponot_pubsub.runtime.adapters.base import ERROR_HEADER, Message, StartAt, dead_letter_channel
 from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings, adapter_factory
 from hipponot_pubsub.runtime.bus import Bus
-from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 from hipponot_pubsub.runtime.envelope import Envelope
 from hipponot_pubsub.runtime.errors import AdapterError
 from hipponot_pubsub.runtime.retry import RetryPolicy
 
+from ..brokers import catalog_on, doomed_member, notification
 from .broker import TansuBroker, start_tansu
 from .conftest import settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
 
-CRASHING_MEMBER = """
-import asyncio, sys
-from hipponot_pubsub.runtime.adapters.base import StartAt
-from hipponot_pubsub.runtime.adapters.kafka import KafkaAdapter, KafkaSettings
-from hipponot_pubsub.runtime.catalog import ChannelSpec
-
-async def main() -> None:
-    channel = sys.argv[1]
-    adapter = KafkaAdapter([ChannelSpec(channel, "kafka", {})], settings=KafkaSettings.from_env())
-    await adapter.start()
-    member = await adapter.subscribe(channel, group="workers", consumer="doomed", start=StartAt.EARLIEST,
-                                     max_in_flight=10)
-    deliveries = [await asyncio.wait_for(member.next(), 10) for _ in range(5)]
-    for delivery in deliveries[:2]:
-        await delivery.ack()
-    print("committed", await adapter.committed_position(channel, "workers"), flush=True)
-    await asyncio.Event().wait()  # holds 3 unsettled deliveries until killed
-
-asyncio.run(main())
-"""
+CRASHING_MEMBER = doomed_member("kafka", "KafkaAdapter", "KafkaSettings")
 
 
 def _env(settings: KafkaSettings) -> dict[str, str]:
@@ -140,28 +119,10 @@ async def test_a_rebalance_loses_nothing_and_commits_everything_once(kafka_setti
 # -- poison event, through the bus ------------------------------------------------------------------------
 
 
-def _catalog(settings_channel: str = "notifications") -> Catalog:
-    registry = load_registry(ROOT / "schemas")
-    bundles = [bundle(registry, v) for event in registry.events.values() for v in event.versions.values()]
-    channels = {
-        name: {"adapter": "kafka" if name == settings_channel else "memory", "options": dict(c.options)}
-        for name, c in registry.channels.items()
-    }
-    event_channels = {name: event.channel for name, event in registry.events.items()}
-    return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name)
-
-
-def notification(n: int) -> dict[str, Any]:
-    registry = load_registry(ROOT / "schemas")
-    example = copy.deepcopy(registry.event_version("notification.requested", 1).schema["examples"][0])
-    example["notification_id"] = example["notification_id"][:-4] + f"{n:04d}"
-    return dict(example)
-
-
 @pytest_asyncio.fixture
 async def kafka_bus(kafka_settings: KafkaSettings) -> AsyncIterator[Bus]:
     factory: Any = lambda channels: adapter_factory(channels, settings=kafka_settings)  # noqa: E731
-    bus = Bus(_catalog(), adapters={"kafka": factory}, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
+    bus = Bus(catalog_on("kafka"), adapters={"kafka": factory}, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
     async with bus:
         yield bus
 

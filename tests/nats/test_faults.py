@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import os
 import sys
@@ -20,42 +19,22 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from hipponot_pubsub.generator.codegen.bundle import bundle
-from hipponot_pubsub.generator.registry import load_registry
 from hipponot_pubsub.runtime.adapters.base import ERROR_HEADER, Delivery, Message, StartAt, dead_letter_channel
 from hipponot_pubsub.runtime.adapters.nats import NatsAdapter, NatsSettings, adapter_factory
 from hipponot_pubsub.runtime.bus import Bus
-from hipponot_pubsub.runtime.catalog import Catalog, ChannelSpec
+from hipponot_pubsub.runtime.catalog import ChannelSpec
 from hipponot_pubsub.runtime.envelope import Envelope
 from hipponot_pubsub.runtime.errors import AdapterError
 from hipponot_pubsub.runtime.retry import RetryPolicy
 
+from ..brokers import catalog_on, doomed_member, notification
 from .conftest import drop_streams, settings_for
 from .server import NatsServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 10.0
 
-DOOMED_MEMBER = """
-import asyncio, sys
-from hipponot_pubsub.runtime.adapters.base import StartAt
-from hipponot_pubsub.runtime.adapters.nats import NatsAdapter, NatsSettings
-from hipponot_pubsub.runtime.catalog import ChannelSpec
-
-async def main() -> None:
-    channel = sys.argv[1]
-    adapter = NatsAdapter([ChannelSpec(channel, "nats", {})], settings=NatsSettings.from_env())
-    await adapter.start()
-    member = await adapter.subscribe(channel, group="workers", consumer="doomed", start=StartAt.EARLIEST,
-                                     max_in_flight=10)
-    deliveries = [await asyncio.wait_for(member.next(), 10) for _ in range(5)]
-    for delivery in deliveries[:2]:
-        await delivery.ack()
-    print("committed", await adapter.committed_position(channel, "workers"), flush=True)
-    await asyncio.Event().wait()  # holds 3 unsettled deliveries until killed
-
-asyncio.run(main())
-"""
+DOOMED_MEMBER = doomed_member("nats", "NatsAdapter", "NatsSettings")
 
 
 def _env(settings: NatsSettings, **extra: str) -> dict[str, str]:
@@ -116,28 +95,10 @@ async def test_a_member_killed_mid_batch_has_its_deliveries_go_to_the_survivor(n
 # -- poison event, through the bus ------------------------------------------------------------------------
 
 
-def _catalog() -> Catalog:
-    registry = load_registry(ROOT / "schemas")
-    bundles = [bundle(registry, v) for event in registry.events.values() for v in event.versions.values()]
-    channels = {
-        name: {"adapter": "nats" if name == "notifications" else "memory", "options": dict(c.options)}
-        for name, c in registry.channels.items()
-    }
-    event_channels = {name: event.channel for name, event in registry.events.items()}
-    return Catalog.from_bundles(bundles, channels, event_channels, name=registry.settings.name)
-
-
-def notification(n: int) -> dict[str, Any]:
-    registry = load_registry(ROOT / "schemas")
-    example = copy.deepcopy(registry.event_version("notification.requested", 1).schema["examples"][0])
-    example["notification_id"] = example["notification_id"][:-4] + f"{n:04d}"
-    return dict(example)
-
-
 @pytest_asyncio.fixture
 async def nats_bus(nats_settings: NatsSettings) -> AsyncIterator[Bus]:
     factory: Any = lambda channels: adapter_factory(channels, settings=nats_settings)  # noqa: E731
-    bus = Bus(_catalog(), adapters={"nats": factory}, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
+    bus = Bus(catalog_on("nats"), adapters={"nats": factory}, retry=RetryPolicy(base_delay=0.01, max_delay=0.05))
     try:
         async with bus:
             yield bus

@@ -51,9 +51,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from ...catalog import ChannelSpec
-from ...errors import AdapterError, InvalidPosition, UnknownChannel
+from ...errors import AdapterError, InvalidPosition
 from ..base import (
-    ERROR_HEADER,
     Adapter,
     Capabilities,
     Health,
@@ -62,6 +61,8 @@ from ..base import (
     StartAt,
     Subscription,
     dead_letter_channel,
+    dead_letter_headers,
+    served_channel,
 )
 from .consumer import KafkaSubscription
 from .headers import CONTENT_TYPE_HEADER, binary_to_structured, decode_headers, is_binary_mode
@@ -72,7 +73,6 @@ from .settings import KafkaSettings
 logger = logging.getLogger("hipponot_pubsub.runtime.adapters.kafka")
 
 TOPIC_EXISTS = 36
-MAX_ERROR_HEADER = 8192
 READER_FETCH_WAIT_MS = 10  # the history/offsets reader fetches in short bursts; never hold it long
 
 
@@ -208,14 +208,7 @@ class KafkaAdapter(Adapter):
         self._subscriptions.discard(subscription)
 
     def _topic(self, channel: str) -> TopicInfo:
-        if self._closed:
-            raise AdapterError("the Kafka adapter is closed")
-        if not self._started:
-            raise AdapterError("the Kafka adapter is not started")
-        try:
-            return self._topics[channel]
-        except KeyError:
-            raise UnknownChannel(f"the Kafka adapter serves no channel {channel!r}") from None
+        return served_channel(self._topics, channel, adapter="Kafka", started=self._started, closed=self._closed)
 
     # -- publishing ----------------------------------------------------------------------------------------
 
@@ -246,9 +239,8 @@ class KafkaAdapter(Adapter):
                            error)
             self.recorder.add(record.channel, "dead_lettered")
             return
-        headers = {name: value for name, value in record.headers.items() if name != CONTENT_TYPE_HEADER}
-        headers.update({ERROR_HEADER: error[:MAX_ERROR_HEADER], "x-original-channel": record.channel,
-                        "x-original-position": record.position})
+        headers = dead_letter_headers(record, error, {name: value for name, value in record.headers.items()
+                                                      if name != CONTENT_TYPE_HEADER})
         dead = self._topics[dead_letter_channel(record.channel)]
         partition, offset = await self._publisher.send_one(dead.name, Message(record.payload, record.key, headers))
         dead.note(partition, offset)

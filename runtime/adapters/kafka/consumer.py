@@ -583,9 +583,6 @@ class KafkaDelivery(Delivery):
         self.attempt = attempt
         self.state = HANDED
 
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
-
     @property
     def attempts_made(self) -> int:
         """Deliveries of this record so far (one fewer than ``attempt`` while it waits to be handed out again)."""

@@ -15,12 +15,12 @@ without ``ce_partitionkey`` gets its Kafka key as the partition key, as the bind
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+from .. import cloudevents_binary
+
+STRUCTURED_CONTENT_TYPE = cloudevents_binary.STRUCTURED_CONTENT_TYPE
 CONTENT_TYPE_HEADER = "content-type"
 BINARY_PREFIX = "ce_"
 
@@ -43,33 +43,13 @@ def is_binary_mode(headers: Mapping[str, str]) -> bool:
     return not content_type.startswith("application/cloudevents") and f"{BINARY_PREFIX}specversion" in headers
 
 
-def _is_json(media_type: str | None) -> bool:
-    if not media_type:
-        return True  # CloudEvents: absent datacontenttype means JSON
-    base = media_type.split(";", 1)[0].strip().lower()
-    return base in ("application/json", "text/json") or base.endswith("+json")
-
-
 def binary_to_structured(value: bytes | None, key: str | None, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    """A binary-mode record as structured-mode JSON bytes, plus the headers with ``ce-id``/``ce-type`` added."""
+    """A binary-mode record as structured-mode JSON bytes, plus the headers with ``ce-id``/``ce-type`` added.
+
+    Only the Kafka binding's naming is here (``ce_`` headers, ``content-type``, the record key); the conversion
+    itself is ``cloudevents_binary.binary_to_structured``, shared with the other adapters."""
     attributes: dict[str, Any] = {
         name[len(BINARY_PREFIX):]: text for name, text in headers.items() if name.startswith(BINARY_PREFIX)
     }
-    media_type = headers.get(CONTENT_TYPE_HEADER)
-    if media_type:
-        attributes["datacontenttype"] = media_type
-    if key is not None:
-        attributes.setdefault("partitionkey", key)
-    head = json.dumps(attributes, separators=(",", ":"), ensure_ascii=False).encode()
-    if value is None or value == b"":
-        payload = head[:-1] + b',"data":null}'
-    elif _is_json(media_type):
-        payload = head[:-1] + b',"data":' + value + b"}"
-    else:
-        encoded = json.dumps(base64.b64encode(value).decode()).encode()
-        payload = head[:-1] + b',"data_base64":' + encoded + b"}"
-    enriched = dict(headers)
-    for attribute in ("id", "type"):
-        if attribute in attributes:
-            enriched.setdefault(f"ce-{attribute}", str(attributes[attribute]))
-    return payload, enriched
+    return cloudevents_binary.binary_to_structured(attributes, value, headers,
+                                                   media_type=headers.get(CONTENT_TYPE_HEADER), key=key)

@@ -40,24 +40,16 @@ variable                               default                       meaning
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
+
+from ..envsettings import client_tls_context, settings_from_env
 
 PREFIX = "PUBSUB_KAFKA_"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-
-
-def _bool(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{PREFIX}{name}: expected true/false, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -109,22 +101,7 @@ class KafkaSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> KafkaSettings:
         """Settings from ``environ`` (default ``os.environ``); keyword arguments win over the environment."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, spec in cls.__dataclass_fields__.items():
-            raw = env.get(PREFIX + name.upper())
-            if raw is None:
-                continue
-            kind: type[Any] = str if spec.default is None else type(spec.default)
-            if kind is bool:
-                values[name] = _bool(raw, name.upper())
-            elif kind is int:
-                values[name] = int(raw)
-            elif kind is float:
-                values[name] = float(raw)
-            else:
-                values[name] = raw
-        return replace(cls(**values), **overrides) if overrides else cls(**values)
+        return settings_from_env(cls, PREFIX, environ, overrides)
 
     def topic(self, channel: str) -> str:
         return self.topic_template.format(channel=channel)
@@ -135,10 +112,8 @@ class KafkaSettings:
     def ssl_context(self) -> ssl.SSLContext | None:
         if not self.security_protocol.endswith("SSL"):
             return None
-        context = ssl.create_default_context(cafile=self.ssl_cafile)
-        context.check_hostname = self.ssl_check_hostname
-        if self.ssl_certfile:
-            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        context = client_tls_context(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile,
+                                     self.ssl_check_hostname)
         return context
 
     def client_kwargs(self, client_id: str | None = None) -> dict[str, Any]:

@@ -67,9 +67,8 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from ...catalog import ChannelSpec
-from ...errors import AdapterError, InvalidPosition, UnknownChannel
+from ...errors import AdapterError, InvalidPosition
 from ..base import (
-    ERROR_HEADER,
     Adapter,
     Capabilities,
     Health,
@@ -78,6 +77,8 @@ from ..base import (
     StartAt,
     Subscription,
     dead_letter_channel,
+    dead_letter_headers,
+    served_channel,
 )
 from ..deadlines import Deadlines
 from .headers import KEY_HEADER, binary_to_structured, encode_headers, is_binary_mode
@@ -87,7 +88,6 @@ from .subscription import NatsSubscription, ack_tokens
 
 logger = logging.getLogger("hipponot_pubsub.runtime.adapters.nats")
 
-MAX_ERROR_HEADER = 8192
 
 
 class PartialPublish(AdapterError):
@@ -268,14 +268,7 @@ class NatsAdapter(Adapter):
                 logger.debug("deleting consumer %s: %s", subscription.consumer, error)
 
     def _stream(self, channel: str) -> StreamInfo:
-        if self._closed:
-            raise AdapterError("the NATS adapter is closed")
-        if not self._started:
-            raise AdapterError("the NATS adapter is not started")
-        try:
-            return self._streams[channel]
-        except KeyError:
-            raise UnknownChannel(f"the NATS adapter serves no channel {channel!r}") from None
+        return served_channel(self._streams, channel, adapter="NATS", started=self._started, closed=self._closed)
 
     def _failed(self, what: str, error: BaseException) -> AdapterError:
         if isinstance(error, Refused):
@@ -348,10 +341,8 @@ class NatsAdapter(Adapter):
                            error)
             self.recorder.add(record.channel, "dead_lettered")
             return
-        headers = {name: value for name, value in record.headers.items()
-                   if name.lower() != "content-type" and name != KEY_HEADER}
-        headers.update({ERROR_HEADER: error[:MAX_ERROR_HEADER], "x-original-channel": record.channel,
-                        "x-original-position": record.position})
+        headers = dead_letter_headers(record, error, {name: value for name, value in record.headers.items()
+                                                      if name.lower() != "content-type" and name != KEY_HEADER})
         dead = self._streams[dead_letter_channel(record.channel)]
         try:
             await self._js.publish(dead.subject, record.payload, stream=dead.stream,

@@ -18,13 +18,13 @@ header, if any, is the partition key.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+from .. import cloudevents_binary
+
+STRUCTURED_CONTENT_TYPE = cloudevents_binary.STRUCTURED_CONTENT_TYPE
 CONTENT_TYPE_HEADER = "Content-Type"
 KEY_HEADER = "pubsub-key"
 BINARY_PREFIX = "ce-"
@@ -57,36 +57,17 @@ def is_binary_mode(headers: Mapping[str, str]) -> bool:
     return not (content_type(headers) or "").lower().startswith("application/cloudevents")
 
 
-def _is_json(media_type: str | None) -> bool:
-    if not media_type:
-        return True  # CloudEvents: absent datacontenttype means JSON
-    base = media_type.split(";", 1)[0].strip().lower()
-    return base in ("application/json", "text/json") or base.endswith("+json")
-
-
 def binary_to_structured(data: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
-    """A binary-mode message as structured-mode JSON bytes, plus its headers with ``ce-id``/``ce-type`` decoded."""
+    """A binary-mode message as structured-mode JSON bytes, plus its headers with ``ce-id``/``ce-type`` decoded.
+
+    Only the NATS binding's naming is here (percent-encoded ``ce-`` headers of any case, ``Content-Type``,
+    ``pubsub-key``); the conversion itself is ``cloudevents_binary.binary_to_structured``, shared with the other
+    adapters."""
     attributes: dict[str, Any] = {
         name[len(BINARY_PREFIX):].lower(): unquote(value)
         for name, value in headers.items()
         if name.lower().startswith(BINARY_PREFIX)
     }
-    media_type = attributes.get("datacontenttype") or content_type(headers)
-    if media_type:
-        attributes["datacontenttype"] = media_type
-    key = headers.get(KEY_HEADER)
-    if key is not None:
-        attributes.setdefault("partitionkey", key)
-    head = json.dumps(attributes, separators=(",", ":"), ensure_ascii=False).encode()
-    if not data:
-        payload = head[:-1] + b',"data":null}'
-    elif _is_json(media_type):
-        payload = head[:-1] + b',"data":' + data + b"}"
-    else:
-        encoded = json.dumps(base64.b64encode(data).decode()).encode()
-        payload = head[:-1] + b',"data_base64":' + encoded + b"}"
-    enriched = dict(headers)
-    for attribute in ("id", "type"):
-        if attribute in attributes:
-            enriched[f"ce-{attribute}"] = str(attributes[attribute])
-    return payload, enriched
+    return cloudevents_binary.binary_to_structured(
+        attributes, data, headers, media_type=attributes.get("datacontenttype") or content_type(headers),
+        key=headers.get(KEY_HEADER), replace_routing_headers=True)

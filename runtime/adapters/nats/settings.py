@@ -43,13 +43,14 @@ variable                               default                       meaning
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..envsettings import client_tls_context, settings_from_env
 
 PREFIX = "PUBSUB_NATS_"
 STORAGES = ("file", "memory")
@@ -61,15 +62,6 @@ _UNNAMEABLE = re.compile(r"[^A-Za-z0-9_-]")
 def nameable(text: str) -> str:
     """``text`` as a JetStream stream or consumer name (every other character becomes ``_``)."""
     return _UNNAMEABLE.sub("_", text)
-
-
-def _bool(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{PREFIX}{name}: expected true/false, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -124,22 +116,7 @@ class NatsSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> NatsSettings:
         """Settings from ``environ`` (default ``os.environ``); keyword arguments win over the environment."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, spec in cls.__dataclass_fields__.items():
-            raw = env.get(PREFIX + name.upper())
-            if raw is None:
-                continue
-            kind: type[Any] = str if spec.default is None else type(spec.default)
-            if kind is bool:
-                values[name] = _bool(raw, name.upper())
-            elif kind is int:
-                values[name] = int(raw)
-            elif kind is float:
-                values[name] = float(raw)
-            else:
-                values[name] = raw
-        return replace(cls(**values), **overrides) if overrides else cls(**values)
+        return settings_from_env(cls, PREFIX, environ, overrides)
 
     @property
     def servers(self) -> list[str]:
@@ -166,10 +143,8 @@ class NatsSettings:
         wants = self.tls or any(s.startswith("tls://") for s in self.servers) or bool(self.tls_cafile)
         if not wants:
             return None
-        context = ssl.create_default_context(cafile=self.tls_cafile)
-        context.check_hostname = self.tls_check_hostname
-        if self.tls_certfile:
-            context.load_cert_chain(self.tls_certfile, self.tls_keyfile)
+        context = client_tls_context(self.tls_cafile, self.tls_certfile, self.tls_keyfile,
+                                     self.tls_check_hostname)
         return context
 
     def connect_kwargs(self) -> dict[str, Any]:

@@ -359,9 +359,6 @@ class NatsDelivery(Delivery):
         self.attempt = attempt
         self.state = HANDED
 
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
-
     async def ack(self) -> None:
         if self.state != HANDED:
             return

@@ -65,10 +65,9 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, 
 from aiormq.exceptions import AMQPError, ChannelNotFoundEntity
 
 from ...catalog import ChannelSpec
-from ...errors import AdapterError, InvalidPosition, UnknownChannel
+from ...errors import AdapterError, InvalidPosition
 from ..base import (
     DEAD_LETTER_SUFFIX,
-    ERROR_HEADER,
     Adapter,
     Capabilities,
     Health,
@@ -77,6 +76,8 @@ from ..base import (
     StartAt,
     Subscription,
     dead_letter_channel,
+    dead_letter_headers,
+    served_channel,
 )
 from ..lazyheaders import LazyHeaders
 from .headers import (
@@ -98,7 +99,6 @@ from .tail import CLOCK_SKEW, MessageIds, StreamTail, marker, read_stream
 logger = logging.getLogger("hipponot_pubsub.runtime.adapters.rabbitmq")
 
 DEFAULT_DELIVERY_LIMIT = 20
-MAX_ERROR_HEADER = 8192
 PERSISTENT = aio_pika.DeliveryMode.PERSISTENT
 #: A delay queue unused for this long past its delay is deleted by RabbitMQ (``x-expires``).
 RETRY_QUEUE_IDLE_MS = 600_000
@@ -293,14 +293,7 @@ class RabbitMQAdapter(Adapter):
         self._subscriptions.discard(subscription)
 
     def _info(self, channel: str) -> ChannelInfo:
-        if self._closed:
-            raise AdapterError("the RabbitMQ adapter is closed")
-        if not self._started:
-            raise AdapterError("the RabbitMQ adapter is not started")
-        try:
-            return self._channels[channel]
-        except KeyError:
-            raise UnknownChannel(f"the RabbitMQ adapter serves no channel {channel!r}") from None
+        return served_channel(self._channels, channel, adapter="RabbitMQ", started=self._started, closed=self._closed)
 
     # -- publishing ----------------------------------------------------------------------------------------
 
@@ -384,9 +377,7 @@ class RabbitMQAdapter(Adapter):
         info = self._channels[record.channel]
         dead = self._channels[dead_letter_channel(record.channel)]
         assert dead.exchange is not None
-        headers = dict(record.headers)
-        headers.update({ERROR_HEADER: error[:MAX_ERROR_HEADER], "x-original-channel": record.channel,
-                        "x-original-position": record.position})
+        headers = dead_letter_headers(record, error, record.headers)
         message = self._message(Message(record.payload, record.key, headers), self._ids.next())
         await self._confirmed(dead.exchange, message, record.key or "")
         self.recorder.add(info.channel, "dead_lettered")

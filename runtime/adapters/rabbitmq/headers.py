@@ -19,12 +19,13 @@ dead-lettered itself (``x-death``, after a group queue's delivery limit) gets an
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from typing import Any
 
-STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+from .. import cloudevents_binary
+
+STRUCTURED_CONTENT_TYPE = cloudevents_binary.STRUCTURED_CONTENT_TYPE
 BINARY_PREFIXES = ("cloudEvents:", "cloudEvents_")
 KEY_HEADER = "x-pubsub-key"
 MARKER_HEADER = "x-pubsub-marker"
@@ -75,16 +76,13 @@ def is_binary_mode(headers: AmqpHeaders, content_type: str | None) -> bool:
     return any(prefix + "specversion" in headers for prefix in BINARY_PREFIXES)
 
 
-def _is_json(media_type: str | None) -> bool:
-    if not media_type:
-        return True  # CloudEvents: absent datacontenttype means JSON
-    base = media_type.split(";", 1)[0].strip().lower()
-    return base in ("application/json", "text/json") or base.endswith("+json")
-
-
 def binary_to_structured(body: bytes, content_type: str | None, routing_key: str | None,
                          headers: AmqpHeaders) -> tuple[bytes, dict[str, str], str | None]:
-    """A binary-mode message as structured JSON bytes, its record headers (with ``ce-id``/``ce-type``) and key."""
+    """A binary-mode message as structured JSON bytes, its record headers (with ``ce-id``/``ce-type``) and key.
+
+    Only the AMQP binding's naming is here (``cloudEvents:``/``cloudEvents_`` application properties, the
+    ``content-type`` property, the routing key as the key); the conversion itself is
+    ``cloudevents_binary.binary_to_structured``, shared with the other adapters."""
     attributes: dict[str, Any] = {}
     rest: dict[str, Any] = {}
     for name, value in headers.items():
@@ -93,20 +91,7 @@ def binary_to_structured(body: bytes, content_type: str | None, routing_key: str
             rest[name] = value
         else:
             attributes[name[len(prefix):]] = _text(value)
-    if content_type:
-        attributes["datacontenttype"] = content_type
     key = attributes.get("partitionkey") or routing_key or None
-    if key is not None:
-        attributes.setdefault("partitionkey", key)
-    head = json.dumps(attributes, separators=(",", ":"), ensure_ascii=False).encode()
-    if not body:
-        payload = head[:-1] + b',"data":null}'
-    elif _is_json(content_type):
-        payload = head[:-1] + b',"data":' + body + b"}"
-    else:
-        payload = head[:-1] + b',"data_base64":' + json.dumps(base64.b64encode(body).decode()).encode() + b"}"
-    decoded = decode_headers(rest)
-    for attribute in ("id", "type"):
-        if attribute in attributes:
-            decoded.setdefault(f"ce-{attribute}", str(attributes[attribute]))
+    payload, decoded = cloudevents_binary.binary_to_structured(attributes, body, decode_headers(rest),
+                                                               media_type=content_type, key=key)
     return payload, decoded, key

@@ -27,24 +27,16 @@ variable                               default                             meani
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from yarl import URL
 
+from ..envsettings import client_tls_context, settings_from_env
+
 PREFIX = "PUBSUB_RABBITMQ_"
-
-
-def _bool(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{PREFIX}{name}: expected true/false, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -74,22 +66,7 @@ class RabbitMQSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> RabbitMQSettings:
         """Settings from ``environ`` (default ``os.environ``); keyword arguments win over the environment."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, spec in cls.__dataclass_fields__.items():
-            raw = env.get(PREFIX + name.upper())
-            if raw is None:
-                continue
-            kind: type[Any] = str if spec.default is None else type(spec.default)
-            if kind is bool:
-                values[name] = _bool(raw, name.upper())
-            elif kind is int:
-                values[name] = int(raw)
-            elif kind is float:
-                values[name] = float(raw)
-            else:
-                values[name] = raw
-        return replace(cls(**values), **overrides) if overrides else cls(**values)
+        return settings_from_env(cls, PREFIX, environ, overrides)
 
     def name(self, channel: str) -> str:
         """The exchange and the stream queue of ``channel`` (they share the name)."""
@@ -110,10 +87,8 @@ class RabbitMQSettings:
     def ssl_context(self) -> ssl.SSLContext | None:
         if URL(self.url).scheme != "amqps":
             return None
-        context = ssl.create_default_context(cafile=self.ssl_cafile)
-        context.check_hostname = self.ssl_check_hostname
+        context = client_tls_context(self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile,
+                                     self.ssl_check_hostname)
         if not self.ssl_check_hostname:
             context.verify_mode = ssl.CERT_NONE if self.ssl_cafile is None else ssl.CERT_REQUIRED
-        if self.ssl_certfile:
-            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
         return context

@@ -204,9 +204,6 @@ class StreamDelivery(Delivery):
         self.record = record
         self.attempt = attempt
 
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
-
     async def ack(self) -> None:
         self.ack_now()
 
@@ -342,9 +339,6 @@ class GroupDelivery(Delivery):
         self._message = message
         self.record = record
         self.attempt = attempt
-
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
 
     def _live(self) -> bool:
         """Still ours to settle: not settled, and its member has not closed (RabbitMQ took it back then)."""

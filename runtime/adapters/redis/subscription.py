@@ -45,9 +45,6 @@ class RedisDelivery(Delivery):
         self.record = record
         self.attempt = attempt
 
-    def __repr__(self) -> str:
-        return f"<delivery {self.record.channel}@{self.record.position} attempt {self.attempt}>"
-
     async def ack(self) -> None:
         self.ack_now()
 
