@@ -28,6 +28,7 @@ The demo allows anonymous requests (browsers' ``EventSource`` cannot send an ``A
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -181,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
     service = build_service(all_channels_on="memory" if args.memory else None, channel_adapters=dict(args.channel),
                             anonymous=not args.no_anonymous)
-    serve(create_shop_app(service, with_worker=args.with_worker), host=args.host, port=args.port,
-          log_level=args.log_level)
+    # uvicorn re-raises the SIGINT it handled once the app has shut down (bus included): that is the way out
+    # asked for, not an error worth a traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(create_shop_app(service, with_worker=args.with_worker), host=args.host, port=args.port,
+              log_level=args.log_level)
     return 0
 
 

@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -319,6 +320,7 @@ def choose_rabbitmq(env: dict[str, str]) -> None:
     except ImportError:
         raise SystemExit("aio-pika is not installed: pip install 'hipponot-pubsub[rabbitmq]'") from None
     url = env.setdefault("PUBSUB_RABBITMQ_URL", MACHINE_RABBITMQ)
+    logging.getLogger("aiormq").setLevel(logging.CRITICAL)  # the probe's failure is reported below, once
 
     async def probe() -> None:
         connection = await aio_pika.connect(url, timeout=5)
