@@ -373,7 +373,9 @@ class Bus:
 
     ``adapters`` maps adapter kinds to factories (defaults: ``DEFAULT_ADAPTER_FACTORIES``);
     ``all_channels_on="memory"`` runs every channel on one kind whatever the registry says (the embedded
-    default and the test kit use it).
+    default and the test kit use it); ``channel_adapters={"orders": "nats"}`` moves single channels to another
+    kind (it wins over both), so one deployment can try a broker without an edit of the registry, which other
+    services share. An unknown channel name raises ``UnknownChannel`` here, where it was written.
     """
 
     def __init__(
@@ -382,6 +384,7 @@ class Bus:
         *,
         adapters: Mapping[str, str | AdapterFactory] | None = None,
         all_channels_on: str | None = None,
+        channel_adapters: Mapping[str, str] | None = None,
         source: str = "urn:hipponot-pubsub",
         retry: RetryPolicy | None = None,
         handler_timeout: float = 30.0,
@@ -395,6 +398,9 @@ class Bus:
         self.drain_timeout = drain_timeout
         self._factories: dict[str, str | AdapterFactory] = {**DEFAULT_ADAPTER_FACTORIES, **(adapters or {})}
         self._all_channels_on = all_channels_on
+        self._channel_adapters = dict(channel_adapters or {})
+        for channel in self._channel_adapters:
+            catalog.channel(channel)
         self._adapters: dict[str, Adapter] = {}  # by kind
         self._channel_adapter: dict[str, Adapter] = {}
         self._consumers: list[Consumer] = []
@@ -413,7 +419,9 @@ class Bus:
         return self._running
 
     def adapter_kind(self, channel: str) -> str:
-        return self._all_channels_on or self.catalog.channel(channel).adapter
+        """The adapter kind that carries ``channel``: its override, else ``all_channels_on``, else the registry's."""
+        return (self._channel_adapters.get(channel) or self._all_channels_on
+                or self.catalog.channel(channel).adapter)
 
     async def start(self) -> None:
         if self._running:

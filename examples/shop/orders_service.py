@@ -16,6 +16,10 @@ Run it alone (channels on the registry's adapters; Redis and Kafka settings from
 
     python examples/shop/orders_service.py --port 8000            # the worker runs elsewhere
     python examples/shop/orders_service.py --memory --with-worker  # everything in one process, no service
+    python examples/shop/orders_service.py --channel orders=nats --channel notifications=rabbitmq
+
+``--channel CHANNEL=KIND`` runs one channel on another adapter kind than the registry's (the worker takes the
+same option; give both the same).
 
 The demo allows anonymous requests (browsers' ``EventSource`` cannot send an ``Authorization`` header); set
 ``PUBSUB_TOKENS`` and pass ``--no-anonymous`` to require tokens.
@@ -24,6 +28,7 @@ The demo allows anonymous requests (browsers' ``EventSource`` cannot send an ``A
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -50,6 +55,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from pydantic import ValidationError
 
+from examples.shop.worker import channel_kind
 from generated import OrderPlaced, OrderPlacedPublisher
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -117,13 +123,14 @@ async def index() -> Redirect:
     return Redirect("/static/live.html?channel=orders")
 
 
-def build_service(*, all_channels_on: str | None = None, settings: ServiceSettings | None = None,
-                  anonymous: bool = True) -> PubSubService:
+def build_service(*, all_channels_on: str | None = None, channel_adapters: dict[str, str] | None = None,
+                  settings: ServiceSettings | None = None, anonymous: bool = True) -> PubSubService:
     """The pubsub service over the generated registry; its bus is started and stopped with the app."""
     settings = settings or ServiceSettings.from_env()
     if anonymous and not settings.allow_anonymous:
         settings = dataclasses.replace(settings, allow_anonymous=True)
-    return PubSubService(Catalog.from_package("generated"), settings=settings, all_channels_on=all_channels_on)
+    return PubSubService(Catalog.from_package("generated"), settings=settings, all_channels_on=all_channels_on,
+                         channel_adapters=channel_adapters)
 
 
 def create_shop_app(service: PubSubService, *, with_worker: bool = False) -> Litestar:
@@ -166,14 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--memory", action="store_true", help="every channel on the in-memory adapter")
     parser.add_argument("--with-worker", action="store_true", help="run the worker in this process too")
+    parser.add_argument("--channel", type=channel_kind, action="append", default=[], metavar="CHANNEL=KIND",
+                        help="run CHANNEL on adapter KIND instead of the registry's (repeatable)")
     parser.add_argument("--no-anonymous", action="store_true", help="require bearer tokens (PUBSUB_TOKENS)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
-    service = build_service(all_channels_on="memory" if args.memory else None, anonymous=not args.no_anonymous)
-    serve(create_shop_app(service, with_worker=args.with_worker), host=args.host, port=args.port,
-          log_level=args.log_level)
+    service = build_service(all_channels_on="memory" if args.memory else None, channel_adapters=dict(args.channel),
+                            anonymous=not args.no_anonymous)
+    # uvicorn re-raises the SIGINT it handled once the app has shut down (bus included): that is the way out
+    # asked for, not an error worth a traceback.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(create_shop_app(service, with_worker=args.with_worker), host=args.host, port=args.port,
+              log_level=args.log_level)
     return 0
 
 

@@ -1,12 +1,13 @@
 """The shop's worker: two consumer groups built on the generated subscribers.
 
-* ``Notifier`` (group ``notifier``, channel ``orders`` — Redis streams): for every ``order.placed`` it publishes
-  a ``notification.requested`` (an order confirmation e-mail) with the generated ``NotificationRequestedPublisher``;
-  the notification id is derived from the order id, so a redelivered order asks for the *same* notification.
-* ``Sender`` (group ``sender``, channel ``notifications`` — Kafka): "sends" each requested notification — here it
-  prints one line, ``sent <channel> <template> to <recipient> for order <number> (notification <id>)`` — and
-  skips a notification id it already sent (delivery is at least once; the schema names ``notification_id`` as the
-  idempotency key).
+* ``Notifier`` (group ``notifier``, channel ``orders`` — Redis streams in the registry): for every
+  ``order.placed`` it publishes a ``notification.requested`` (an order confirmation e-mail) with the generated
+  ``NotificationRequestedPublisher``; the notification id is derived from the order id, so a redelivered order
+  asks for the *same* notification.
+* ``Sender`` (group ``sender``, channel ``notifications`` — Kafka in the registry): "sends" each requested
+  notification — here it prints one line, ``sent <channel> <template> to <recipient> for order <number>
+  (notification <id>)`` — and skips a notification id it already sent (delivery is at least once; the schema
+  names ``notification_id`` as the idempotency key).
 
 Both groups start at the beginning of their channel when they are first created, so orders placed before the
 worker's first start are not lost; later the group's committed position is where a restarted worker resumes.
@@ -14,10 +15,15 @@ worker's first start are not lost; later the group's committed position is where
 Run it alone (adapters from the registry, connection settings from the environment)::
 
     python examples/shop/worker.py          # prints "worker ready" once both groups are subscribed
+    python examples/shop/worker.py --channel orders=nats --channel notifications=rabbitmq
+
+``--channel CHANNEL=KIND`` runs one channel on another adapter kind (``Bus(channel_adapters=...)``), leaving the
+registry as it is; the orders service takes the same option, and both must be given the same.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -114,9 +120,18 @@ def register_worker(bus: Bus, *, outbox: Callable[[str], None] = _print) -> tupl
     return notifier, sender
 
 
-async def run(*, all_channels_on: str | None = None) -> None:
+def channel_kind(text: str) -> tuple[str, str]:
+    """``CHANNEL=KIND`` (the ``--channel`` option of the worker and the orders service) as a pair."""
+    channel, sep, kind = text.partition("=")
+    if not sep or not channel.strip() or not kind.strip():
+        raise argparse.ArgumentTypeError(f"expected CHANNEL=KIND (e.g. orders=nats), got {text!r}")
+    return channel.strip(), kind.strip()
+
+
+async def run(*, all_channels_on: str | None = None, channel_adapters: dict[str, str] | None = None) -> None:
     """Run the worker until SIGINT/SIGTERM."""
-    bus = Bus(Catalog.from_package("generated"), all_channels_on=all_channels_on, source="urn:hipponot-shop:worker")
+    bus = Bus(Catalog.from_package("generated"), all_channels_on=all_channels_on, channel_adapters=channel_adapters,
+              source="urn:hipponot-shop:worker")
     register_worker(bus)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,9 +144,13 @@ async def run(*, all_channels_on: str | None = None) -> None:
     print("worker stopped", flush=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the shop's worker (groups notifier and sender)")
+    parser.add_argument("--channel", type=channel_kind, action="append", default=[], metavar="CHANNEL=KIND",
+                        help="run CHANNEL on adapter KIND instead of the registry's (repeatable)")
+    args = parser.parse_args(argv)
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(run())
+    asyncio.run(run(channel_adapters=dict(args.channel)))
     return 0
 
 

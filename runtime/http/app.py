@@ -2,7 +2,8 @@
 
 ``create_app()`` with no arguments serves the registry of the package ``pubsub generate`` writes (the
 ``[generate]`` table of ``./schemas/pubsub.toml``, see ``.served``) with settings from the environment; adapters
-are the registry's (``all_channels_on="memory"`` runs everything in-process, no outside service needed).
+are the registry's (``all_channels_on="memory"`` runs everything in-process, no outside service needed;
+``channel_adapters={"orders": "nats"}`` moves single channels).
 OpenAPI documents are at ``/schema`` (Swagger UI at ``/schema/swagger``), AsyncAPI at ``/asyncapi.json``.
 
 uvicorn waits for open responses before it runs the app's shutdown, and an SSE stream never ends by itself;
@@ -42,6 +43,7 @@ def create_app(
     settings: ServiceSettings | None = None,
     adapters: Mapping[str, str | AdapterFactory] | None = None,
     all_channels_on: str | None = None,
+    channel_adapters: Mapping[str, str] | None = None,
     service: PubSubService | None = None,
     debug: bool = False,
 ) -> Litestar:
@@ -51,6 +53,7 @@ def create_app(
         service = PubSubService(
             catalog if catalog is not None else Catalog.from_package(served_package(package)),
             bus=bus, settings=settings, adapters=adapters, all_channels_on=all_channels_on,
+            channel_adapters=channel_adapters,
         )
     openapi = OpenAPIConfig(
         title=f"{service.catalog.name} event service",

@@ -41,7 +41,10 @@ STATE_KEY = "pubsub"
 
 
 class PubSubService:
-    """Everything the routes need: the catalog and bus, settings, tokens, SSE streams, metrics, compat checker."""
+    """Everything the routes need: the catalog and bus, settings, tokens, SSE streams, metrics, compat checker.
+
+    Without ``bus`` it makes its own from ``adapters``, ``all_channels_on`` and ``channel_adapters`` (see ``Bus``)
+    and runs it with the app."""
 
     def __init__(
         self,
@@ -51,13 +54,14 @@ class PubSubService:
         settings: ServiceSettings | None = None,
         adapters: Mapping[str, str | AdapterFactory] | None = None,
         all_channels_on: str | None = None,
+        channel_adapters: Mapping[str, str] | None = None,
         compat: CompatChecker | None = None,
     ) -> None:
         self.settings = settings or ServiceSettings.from_env()
         self.catalog = catalog
         self._owns_bus = bus is None
         self.bus = bus or Bus(catalog, adapters=adapters, all_channels_on=all_channels_on,
-                              source=self.settings.source)
+                              channel_adapters=channel_adapters, source=self.settings.source)
         self.auth = Authenticator.from_json(self.settings.tokens_json, allow_anonymous=self.settings.allow_anonymous)
         self.streams = StreamHub(self.settings)
         self.metrics = ServiceMetrics(self.bus.metrics, lambda: self.streams)

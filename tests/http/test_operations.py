@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 import jsonschema
 from hipponot_pubsub.runtime.adapters.base import Health
+from hipponot_pubsub.runtime.adapters.memory import memory_adapter_factory
 from hipponot_pubsub.runtime.catalog import Catalog
+from hipponot_pubsub.runtime.http import ServiceSettings, create_app
 from hipponot_pubsub.runtime.http.plugin import service_of
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -123,3 +125,12 @@ async def test_metrics(client: httpx.AsyncClient, catalog: Catalog) -> None:
     assert samples[("pubsub_sse_events_sent_total", ())] >= 3
     assert ("pubsub_publish_latency_seconds_bucket",
             (("adapter", "memory"), ("channel", "users"), ("le", "+Inf"))) in samples
+
+
+async def test_the_service_passes_channel_adapters_to_its_bus(catalog: Catalog) -> None:
+    app = create_app(catalog, settings=ServiceSettings(allow_anonymous=True), all_channels_on="memory",
+                     channel_adapters={"orders": "nats"}, adapters={"nats": memory_adapter_factory})
+    bus = service_of(app).bus
+    async with bus:
+        assert bus.adapter_kind("orders") == "nats" and bus.adapter_kind("users") == "memory"
+        assert set(await bus.health()) == {"nats", "memory"}

@@ -71,3 +71,28 @@ async def test_an_adapter_kind_without_factory_fails_at_start(catalog: Catalog) 
     with pytest.raises(PubSubError, match="kafka"):
         await bus.start()
     assert not bus.running
+
+
+async def test_channel_adapters_move_single_channels_without_touching_the_registry(catalog: Catalog) -> None:
+    made: dict[str, list[str]] = {}
+
+    def fake(kind: str) -> Any:
+        def factory(channels: Sequence[ChannelSpec]) -> MemoryAdapter:
+            made[kind] = sorted(c.name for c in channels)
+            return MemoryAdapter(channels)
+        return factory
+
+    kinds = {kind: fake(kind) for kind in ("redis", "kafka", "memory", "nats", "rabbitmq")}
+    async with Bus(catalog, adapters=kinds, channel_adapters={"orders": "nats", "notifications": "rabbitmq"}) as bus:
+        assert made == {"nats": ["orders"], "rabbitmq": ["notifications"], "memory": ["users"]}
+        assert bus.adapter_kind("orders") == "nats" and bus.adapter_kind("users") == "memory"
+        assert catalog.channel("orders").adapter == "redis"  # the registry's own answer is unchanged
+    made.clear()
+    # An override wins over all_channels_on: one channel on a broker, the rest in memory.
+    async with Bus(catalog, adapters=kinds, all_channels_on="memory", channel_adapters={"orders": "nats"}):
+        assert made == {"nats": ["orders"], "memory": ["notifications", "users"]}
+
+
+def test_channel_adapters_refuse_an_unknown_channel_at_once(catalog: Catalog) -> None:
+    with pytest.raises(UnknownChannel, match="order"):
+        Bus(catalog, channel_adapters={"order": "nats"})
