@@ -36,8 +36,13 @@ from referencing.jsonschema import DRAFT202012
 from .model import Counterexample, Direction, Finding
 from .nodes import Side, pointer
 
-#: How deep generated documents go (recursive schemas would otherwise grow without end).
-MAX_DEPTH = 6
+#: How deep and how large generated documents get: a recursive schema would otherwise grow without end, and
+#: a validator's time grows with the document (a break shows in small documents anyway).
+MAX_DEPTH = 5
+MAX_VALUES = 60
+#: Below this depth arrays keep their minimum length and objects their required names only: jsonschema
+#: evaluates every oneOf branch in full, so a recursive union costs (branches ** depth) per candidate.
+SHALLOW = 2
 
 _FORMATS: Mapping[str, Sequence[str]] = {
     "date-time": ("2024-01-31T12:00:00Z", "2024-01-31T12:00:00+02:00"),
@@ -150,6 +155,7 @@ class _Generator:
 
     def __init__(self, rng: random.Random, names: Sequence[str], literals: Sequence[Any]) -> None:
         self.rng = rng
+        self.size = 0  # values generated for the current document
         self.names = list(names) or ["a"]
         self.literals = list(literals)
 
@@ -203,9 +209,15 @@ class _Generator:
         return out
 
     # --- values ------------------------------------------------------------------------------------------
+    def document(self, parts: Sequence[_Part]) -> Any:
+        """One candidate document, at most ``MAX_VALUES`` values large."""
+        self.size = 0
+        return self.value(parts)
+
     def value(self, parts: Sequence[_Part], depth: int = 0) -> Any:
         rng = self.rng
-        if depth > MAX_DEPTH:
+        self.size += 1
+        if depth > MAX_DEPTH or self.size > MAX_VALUES:
             return self.scalar()
         parts = self.expand(parts, depth)
         maps = [p.schema for p in parts if isinstance(p.schema, Mapping)]
@@ -318,8 +330,10 @@ class _Generator:
         prefix = max([len(s["prefixItems"]) for s in maps if isinstance(s.get("prefixItems"), list)] or [0])
         tuple_items = [s for s in maps if isinstance(s.get("items"), list)]
         prefix = max([prefix] + [len(s["items"]) for s in tuple_items])
-        high = min(highs) if highs else max(low, prefix) + 3
+        high = min(highs) if highs else max(low, prefix) + (3 if self.size < MAX_VALUES // 2 else 0)
         length = rng.randint(low, max(low, high)) if rng.random() < 0.7 else rng.choice([low, prefix, prefix + 1])
+        if depth >= SHALLOW:
+            length = min(length, low + (1 if rng.random() < 0.3 else 0))
         out: list[Any] = []
         for index in range(length):
             sub = self.children(parts, "prefixItems", index) + [
@@ -348,9 +362,10 @@ class _Generator:
         closed = any(s.get("additionalProperties") is False or s.get("unevaluatedProperties") is False for s in maps)
         out: dict[str, Any] = {}
         for name in dict.fromkeys([*sorted(required), *declared]):
-            if name in required or rng.random() < 0.6:
+            if name in required or (depth <= SHALLOW and rng.random() < 0.6):
                 out[name] = self.value(self.children(parts, "properties", name), depth + 1)
         extras = rng.choice([0, 0, 1, 2]) if not closed or rng.random() < 0.1 else 0
+        extras = extras if depth <= SHALLOW else 0
         for _ in range(extras):
             name = rng.choice(self.names) if rng.random() < 0.8 else rng.choice(("x", "x-1", "extra"))
             if name in out:
@@ -501,13 +516,15 @@ class _Search:
             for e in errors
         )
 
-    def minimise(self, candidate: Any, target: str) -> tuple[Any, tuple[_Refusal, ...]]:
+    def minimise(self, candidate: Any, target: str, deadline: float) -> tuple[Any, tuple[_Refusal, ...]]:
         """Drop what the break does not need (keys, items), keeping it writer-valid and refused at ``target``."""
         current = candidate
         refusals = self.refusals(current) or ()
         for _ in range(3):
             changed = False
             for path in sorted(_paths(current), key=len, reverse=True)[:80]:
+                if time.monotonic() > deadline:
+                    return current, refusals
                 if not path:
                     continue
                 trial = _copy(current)
@@ -560,7 +577,7 @@ def search(writer: Side, reader: Side, budget: Budget, targets: Sequence[str] = 
             return True
         for target in [t for t in open_targets if any(_matches(t, p) == 2 for r in refusals for p in r.places)]:
             open_targets.remove(target)
-            instance, kept = state.minimise(candidate, target)
+            instance, kept = state.minimise(candidate, target, deadline)
             found.append(_Found(instance, kept, target))
         if not found:
             found.append(_Found(candidate, refusals, None))
@@ -568,7 +585,7 @@ def search(writer: Side, reader: Side, budget: Budget, targets: Sequence[str] = 
 
     while tried < budget.candidates and time.monotonic() < deadline:
         tried += 1
-        candidate = _copy(rng.choice(seeds)) if seeds and rng.random() < 0.3 else generator.value(root)
+        candidate = _copy(rng.choice(seeds)) if seeds and rng.random() < 0.3 else generator.document(root)
         if consider(candidate):
             for mutant in _mutants(candidate, generator, rng):
                 tried += 1
