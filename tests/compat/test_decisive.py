@@ -196,3 +196,11 @@ def test_reordered_recursive_union_pairs_branches_by_content() -> None:
     changes = diff_schemas(side(old), side(new), stats=stats)
     assert [c.change for c in changes] == ["type.changed"]
     assert stats.sub_walks <= 3 * 50, stats
+
+
+def test_every_lenient_acceptance_has_an_assumption() -> None:
+    from hipponot_pubsub.generator.compat import RULES
+
+    for rule in RULES:
+        kinder = any(not rule.lenient.effect(d).breaking and rule.strict.effect(d).breaking for d in Direction)
+        assert not kinder or rule.assumes, f"{rule.change} ({rule.model}) accepts under lenient rules silently"
