@@ -587,7 +587,10 @@ def search(writer: Side, reader: Side, budget: Budget, targets: Sequence[str] = 
         tried += 1
         candidate = _copy(rng.choice(seeds)) if seeds and rng.random() < 0.3 else generator.document(root)
         if consider(candidate):
-            for mutant in _mutants(candidate, generator, rng):
+            mutants = list(_mutants(candidate, generator, rng))
+            if open_targets:
+                mutants.append(_targeted(candidate, rng.choice(open_targets), generator, root))
+            for mutant in mutants:
                 tried += 1
                 consider(mutant)
         if found and not open_targets:
@@ -666,3 +669,46 @@ def _lookup(container: Any, key: str | int) -> Any:
     if isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
         return container[key]
     return _MISSING
+
+
+def _targeted(value: Any, target: str, generator: _Generator, root: Sequence[_Part]) -> Any:
+    """A copy of a valid document with a new value at a finding's data path (``*``: any existing item or key).
+
+    The value is drawn from what the writer's schema says there, or is ``null``, a literal of either version or
+    anything at all: the values a change at that path is most likely to treat differently.
+    """
+    tokens = [t.replace("~1", "/").replace("~0", "~") for t in target.split("/")[1:]] if target else []
+    if not tokens:
+        return generator.document(root)
+    rng = generator.rng
+    copy = _copy(value)
+    node, parts = copy, list(root)
+    for index, token in enumerate(tokens):
+        parts = generator.expand(parts, index)
+        last = index == len(tokens) - 1
+        if isinstance(node, dict):
+            key: Any = rng.choice(sorted(node)) if token == "*" and node else token
+            parts = generator.children(parts, "properties", key) or generator.children(parts, "additionalProperties")
+        elif isinstance(node, list) and node:
+            key = rng.randrange(len(node)) if token == "*" or not token.isdigit() else int(token)
+            if key >= len(node):
+                return copy
+            parts = generator.children(parts, "prefixItems", key) or generator.children(parts, "items")
+        else:
+            return copy
+        if last:
+            generator.size = 0
+            roll = rng.random()
+            if roll < 0.4 and parts:
+                node[key] = generator.value(parts, index + 1)
+            elif roll < 0.6:
+                node[key] = None
+            elif roll < 0.8 and generator.literals:
+                node[key] = rng.choice(generator.literals)
+            else:
+                node[key] = generator.anything(index + 1)
+            return copy
+        if isinstance(node, dict) and key not in node:
+            return copy  # nothing below a missing key to change
+        node = node[key]
+    return copy
