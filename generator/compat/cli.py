@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,6 +22,11 @@ from .levels import LEVEL_NAMES, Level
 from .lines import line_of
 from .model import RULE_SETS, Finding, Severity
 from .nodes import Side, UnresolvableRef
+from .witness import Budget
+
+#: ``pubsub compat`` looks this long for a counter-example per breaking pair and direction (it stops as soon
+#: as every finding of the pair has one, which on the rule table's cases takes a few milliseconds).
+DEFAULT_SEARCH = Budget(seconds=1.0)
 
 EXIT_OK, EXIT_BREAKING, EXIT_USAGE = 0, 1, 2
 
@@ -44,6 +50,11 @@ def add_parser(subparsers: Any, common: Callable[[argparse.ArgumentParser], None
                         help="rule set (default: pubsub.toml's, else lenient)")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default=argparse.SUPPRESS,
                         help="text (default), json, or github (workflow annotations)")  # fmt: skip
+    parser.add_argument("--search-seconds", metavar="S", type=float, default=DEFAULT_SEARCH.seconds,
+                        help="time to look for a counter-example per breaking pair and direction (default: "
+                        f"{DEFAULT_SEARCH.seconds}; 0 skips the search)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEARCH.seed,
+                        help="seed of the counter-example search (the same seed finds the same instances)")
     parser.set_defaults(handler=cmd_compat, func=cmd_compat)
 
 
@@ -54,7 +65,15 @@ def cmd_compat(args: argparse.Namespace) -> int:
         level=args.level,
         rules=args.rules,
         fmt=getattr(args, "format", None) or "text",
+        search=_budget(getattr(args, "search_seconds", DEFAULT_SEARCH.seconds), getattr(args, "seed", 0)),
     )
+
+
+def _budget(seconds: float, seed: int) -> Budget | None:
+    """The search budget for the command line: none when the user asked for 0 seconds."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        return None
+    return Budget(seconds=seconds, seed=seed)
 
 
 def _problems(problems: Any, fmt: str, out: TextIO, heading: str, root: Path) -> None:
@@ -119,6 +138,7 @@ def run_compat(
     fmt: str = "text",
     out: TextIO | None = None,
     err: TextIO | None = None,
+    search: Budget | None = DEFAULT_SEARCH,
 ) -> int:
     """The whole command, reusable by ``pubsub check``; returns the exit code."""
     out = out or sys.stdout
@@ -146,7 +166,7 @@ def run_compat(
             print(f"compat: comparing with {against} (the default branch)" if against else
                   "compat: no commit yet, nothing to compare with", file=sys.stderr)
         if against is None:
-            findings = check_registry(events, rules=rule_set)
+            findings = check_registry(events, rules=rule_set, search=search)
         else:
             with registry_at(schemas, against) as old_root:
                 baseline: dict[str, EventHistory] = {}
@@ -162,7 +182,8 @@ def run_compat(
                             baseline[name] = EventHistory(history.versions, events[name].level)
                         elif level:
                             baseline[name] = EventHistory(history.versions, Level.parse(level))
-                findings = check_registry(events, rules=rule_set, baseline=baseline, against=against)
+                findings = check_registry(events, rules=rule_set, baseline=baseline, against=against,
+                                          search=search)  # fmt: skip
     except GitError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_USAGE

@@ -16,12 +16,29 @@ from .judge import judge
 from .levels import BACKWARD, FULL, NONE, Level
 from .model import Change, Finding, Location
 from .nodes import Side, SideLike, as_side
+from .witness import Budget, attach
 
 
-def compare(old: SideLike, new: SideLike, *, level: Level = BACKWARD, rules: str = "lenient") -> list[Finding]:
-    """Findings for one pair of schemas (``old`` → ``new``), each a Side or a ``(schema, resolver)`` pair."""
+def compare(
+    old: SideLike,
+    new: SideLike,
+    *,
+    level: Level = BACKWARD,
+    rules: str = "lenient",
+    search: Budget | None = None,
+) -> list[Finding]:
+    """Findings for one pair of schemas (``old`` → ``new``), each a Side or a ``(schema, resolver)`` pair.
+
+    With a ``search`` budget, each breaking or undecided finding gets a counter-example when one is found
+    (see :mod:`.witness`); without one the verdicts are the rules' alone (fast, for the HTTP API and tests).
+    """
     old, new = as_side(old), as_side(new)
-    return judge(diff_schemas(old, new), rules=rules, level=level, old=old, new=new)
+    findings = judge(diff_schemas(old, new), rules=rules, level=level, old=old, new=new)
+    if search is None or not any(f.breaks for f in findings):
+        return findings
+    breaking = [f for f in findings if f.breaks]
+    proven = iter(attach(breaking, old, new, search))
+    return [next(proven) if f.breaks else f for f in findings]
 
 
 def _label(side: Side, version: int, suffix: str = "") -> Side:
@@ -35,6 +52,7 @@ def check_event(
     *,
     rules: str = "lenient",
     only: frozenset[int] | None = None,
+    search: Budget | None = None,
 ) -> list[Finding]:
     """Each version of an event against its predecessor (or every earlier one, for a transitive level).
 
@@ -53,7 +71,7 @@ def check_event(
         new = _label(as_side(versions[new_version]), new_version)
         for old_version in reversed(earlier):
             old = _label(as_side(versions[old_version]), old_version)
-            for finding in compare(old, new, level=level, rules=rules):
+            for finding in compare(old, new, level=level, rules=rules, search=search):
                 findings.append(
                     dataclasses.replace(finding, event=event, old_version=old_version, new_version=new_version)
                 )
@@ -74,6 +92,7 @@ def check_registry(
     rules: str = "lenient",
     baseline: Mapping[str, EventHistory] | None = None,
     against: str | None = None,
+    search: Budget | None = None,
 ) -> list[Finding]:
     """Every event's versions; with a ``baseline`` (the registry at a git ref), also what changed since.
 
@@ -96,12 +115,13 @@ def check_registry(
                 if previous is None or version not in previous.versions:
                     touched.add(version)
                     continue
-                edits = _in_place(name, version, previous.versions[version], side, history.level, rules, against)
+                edits = _in_place(name, version, previous.versions[version], side, history.level, rules, against,
+                                  search)  # fmt: skip
                 if any(f.change not in NEUTRAL_CHANGES for f in edits):
                     touched.add(version)
                 findings.extend(edits)
             only = frozenset(touched)
-        findings.extend(check_event(name, history.versions, history.level, rules=rules, only=only))
+        findings.extend(check_event(name, history.versions, history.level, rules=rules, only=only, search=search))
         if previous is not None:
             for version in sorted(set(previous.versions) - set(history.versions)):
                 findings.extend(_removed("version.removed", name, version, previous, history.level, rules, against))
@@ -115,7 +135,14 @@ def check_registry(
 
 
 def _in_place(
-    event: str, version: int, old: Side, new: Side, level: Level, rules: str, against: str | None
+    event: str,
+    version: int,
+    old: Side,
+    new: Side,
+    level: Level,
+    rules: str,
+    against: str | None,
+    search: Budget | None = None,
 ) -> list[Finding]:
     if level == NONE:
         return []
@@ -123,7 +150,7 @@ def _in_place(
     new = dataclasses.replace(new, label=f"v{version}")
     return [
         dataclasses.replace(f, event=event, old_version=version, new_version=version, against=against)
-        for f in compare(old, new, level=Level("FULL", FULL.directions, level.transitive), rules=rules)
+        for f in compare(old, new, level=Level("FULL", FULL.directions, level.transitive), rules=rules, search=search)
     ]
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag
 
-from .model import Change, ContentModel, Location, short_uri
+from .model import Change, ContentModel, Direction, Location, short_uri
 from .nodes import Node, SideLike, as_side, pointer
+from .rules import breaking_directions
 from .view import (
     SIZE_KEYWORDS,
     Disjunction,
@@ -64,18 +65,42 @@ class Shape:
 
 
 @dataclass
+class DiffStats:
+    """How much work a comparison took, counted rather than timed so tests can bound it without flaking.
+
+    ``visits``: pairs of places compared; ``sub_walks``: equivalence tests that needed a walk of their own;
+    ``max_nesting``: the deepest chain of such walks (each is a few Python frames, so this bounds the stack).
+    """
+
+    visits: int = 0
+    sub_walks: int = 0
+    max_nesting: int = 0
+
+
+#: Equivalence tests nest (a branch holding a union holding branches ...); past this depth a pair is taken
+#: as "not equivalent", which only costs precision (the branches are then diffed keyword by keyword).
+MAX_NESTING = 24
+
+
+@dataclass
 class _Shared:
     """Caches shared by the main walk and the sub-walks that test branches for equivalence."""
 
     views: dict[ShapeKey, View] = field(default_factory=dict)
     equivalent: dict[tuple[ShapeKey, ShapeKey], bool] = field(default_factory=dict)
     pending: set[tuple[ShapeKey, ShapeKey]] = field(default_factory=set)
+    stats: DiffStats = field(default_factory=DiffStats)
+    nesting: int = 0
 
 
-def diff_schemas(old: SideLike, new: SideLike) -> list[Change]:
-    """Every change from ``old`` to ``new`` (Sides or ``(schema, resolver)`` pairs), shallow first."""
+def diff_schemas(old: SideLike, new: SideLike, *, stats: DiffStats | None = None) -> list[Change]:
+    """Every change from ``old`` to ``new`` (Sides or ``(schema, resolver)`` pairs), shallow first.
+
+    ``stats``, when given, is filled with the work done (see :class:`DiffStats`).
+    """
     old, new = as_side(old), as_side(new)
-    differ = _Differ(_Shared())
+    shared = _Shared(stats=stats if stats is not None else DiffStats())
+    differ = _Differ(shared)
     old_root, new_root = Node.root(old, "old"), Node.root(new, "new")
     differ.diff(Shape((old_root,), old_root), Shape((new_root,), new_root), ())
     return differ.changes
@@ -90,8 +115,13 @@ def _values(values: Iterable[Any]) -> str:
 
 
 class _Differ:
-    def __init__(self, shared: _Shared) -> None:
+    """One walk. A sub-walk (``outer`` set) skips the pairs its outer walks compare: any change there is
+    reported by them, so re-walking them would only repeat work (and, in a recursive union, nest without end).
+    """
+
+    def __init__(self, shared: _Shared, outer: _Differ | None = None) -> None:
         self.shared = shared
+        self.outer = outer
         self.changes: list[Change] = []
         self._seen: set[tuple[ShapeKey, ShapeKey]] = set()
         self._queue: deque[tuple[Shape, Shape, tuple[str, ...]]] = deque()
@@ -115,6 +145,16 @@ class _Differ:
             self.shared.views[key] = build_view(shape.nodes, shape.restrict)
         return self.shared.views[key]
 
+    def place(self, shape: Shape) -> ShapeKey:
+        """Which subschemas a shape stands for once ``$ref`` and ``allOf`` are followed.
+
+        ``{"$ref": "#/$defs/node"}`` and the node it names are one place: keying the recursion guard by it
+        stops a recursive union at its first repeat, whichever reference leads back to it.
+        """
+        conjuncts = self.view(shape).conjuncts
+        keys = frozenset(n.key for n in conjuncts if not _only_links(n))
+        return (keys, shape.restrict) if keys or not conjuncts else shape.key
+
     def loc(self, shape: Shape) -> Location:
         """Where to point for a keyword a side lacks: its first conjunct that says anything but ``$ref``.
 
@@ -128,18 +168,36 @@ class _Differ:
 
     def equivalent(self, old: Shape, new: Shape) -> bool:
         """Whether two shapes admit the same data as far as the engine can tell (no non-neutral change)."""
-        key = (old.key, new.key)
+        key = (self.place(old), self.place(new))
         if key in self.shared.equivalent:
             return self.shared.equivalent[key]
-        if key in self.shared.pending:  # recursive schema: assume equal while deciding (co-induction)
+        if key in self.shared.pending or self._known(key):  # recursive schema: assume equal (co-induction)
             return True
+        if self.shared.nesting >= MAX_NESTING:
+            return False  # sound: the caller then compares keyword by keyword instead
         self.shared.pending.add(key)
-        sub = _Differ(self.shared)
-        sub.diff(old, new, ())
-        self.shared.pending.discard(key)
+        self.shared.nesting += 1
+        stats = self.shared.stats
+        stats.sub_walks += 1
+        stats.max_nesting = max(stats.max_nesting, self.shared.nesting)
+        try:
+            sub = _Differ(self.shared, outer=self)
+            sub.diff(old, new, ())
+        finally:
+            self.shared.nesting -= 1
+            self.shared.pending.discard(key)
         result = all(c.change in NEUTRAL_CHANGES for c in sub.changes)
         self.shared.equivalent[key] = result
         return result
+
+    def _known(self, key: tuple[ShapeKey, ShapeKey]) -> bool:
+        """Whether this walk or an outer one compares (or compared) that pair of places."""
+        differ: _Differ | None = self
+        while differ is not None:
+            if key in differ._seen:
+                return True
+            differ = differ.outer
+        return False
 
     # --- the walk ------------------------------------------------------------------------------------
     def diff(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
@@ -156,10 +214,11 @@ class _Differ:
             self._running = False
 
     def _visit(self, old: Shape, new: Shape, path: tuple[str, ...]) -> None:
-        key = (old.key, new.key)
-        if key in self._seen or not (old.nodes or new.nodes):
+        key = (self.place(old), self.place(new))
+        if not (old.nodes or new.nodes) or self._known(key):
             return
         self._seen.add(key)
+        self.shared.stats.visits += 1
         if _identical(old, new):
             return
         self._refs(old, new, path)
@@ -373,16 +432,21 @@ class _Differ:
     def _arrays(self, old: Shape, ov: View, new: Shape, nv: View, path: tuple[str, ...]) -> None:
         width = max([len(p.prefix) for p in ov.array_parts + nv.array_parts] or [0])
 
+        folded = not (_items_dynamic(ov) or _items_dynamic(nv))
+
         def position(view: View, index: int) -> list[Node]:
             out = []
             for part in view.array_parts:
                 node = part.prefix[index] if index < len(part.prefix) else part.rest
                 if node is not None:
                     out.append(node)
+            if not out and folded:  # no conjunct evaluates the position: unevaluatedItems applies to it
+                out.extend(view.unevaluated_items)
             return out
 
         def rest(view: View) -> list[Node]:
-            return [p.rest for p in view.array_parts if p.rest is not None]
+            out = [p.rest for p in view.array_parts if p.rest is not None]
+            return out if out or not folded else list(view.unevaluated_items)
 
         for index in range(width):
             self.diff(
@@ -402,7 +466,8 @@ class _Differ:
                 self.emit("contains.removed", "contains removed", path, ov.contains[0].location, self.loc(new))
             else:
                 self.diff(Shape.of(ov.contains, ov.contains[0]), Shape.of(nv.contains, nv.contains[0]), (*path, "*"))
-        self._unevaluated(ov.unevaluated_items, nv.unevaluated_items, old, new, path, "unevaluatedItems")
+        if not folded:  # an in-place applicator may evaluate items: which ones unevaluatedItems sees is dynamic
+            self._unevaluated(ov.unevaluated_items, nv.unevaluated_items, old, new, path, "unevaluatedItems")
 
     def _unevaluated(
         self, o: list[Node], n: list[Node], old: Shape, new: Shape, path: tuple[str, ...], keyword: str
@@ -422,14 +487,36 @@ class _Differ:
                 self.diff(Shape.of(op, op[0]), Shape.of(np_, np_[0]), (*path, name))
                 continue
             handled.add(name)
-            if np_:  # added: the old side's content model decides
+            if np_:  # added: what the old side said about that name decides
                 required, defaulted = name in nv.required, any("default" in n.mapping for n in np_)
-                self._property("added", name, required, defaulted, _model(ov, name), path,
-                               oobj.location, np_[0].location)  # fmt: skip
+                governing = _governing(ov, name)
+                required_changed = required and name not in ov.required
+                if governing:  # a map or pattern schema already typed the name: compare value schemas
+                    self.diff(Shape.of(governing, governing[0]), Shape.of(_declared(nv, name), np_[0]),
+                              (*path, name))  # fmt: skip
+                    self._required_change(name, required_changed, defaulted, True, path, oobj.location,
+                                          nv.required.get(name))  # fmt: skip
+                elif _model(ov, name) is ContentModel.OPEN and _trivial(self.view(Shape.of(np_, np_[0]))):
+                    self._required_change(name, required_changed, defaulted, True, path, oobj.location,
+                                          nv.required.get(name))  # fmt: skip
+                else:
+                    self._property("added", name, required, defaulted, _model(ov, name), path,
+                                   oobj.location, np_[0].location)  # fmt: skip
             elif op:
                 required, defaulted = name in ov.required, any("default" in n.mapping for n in op)
-                self._property("removed", name, required, defaulted, _model(nv, name), path,
-                               op[0].location, nobj.location)  # fmt: skip
+                governing = _governing(nv, name)
+                required_changed = required and name not in nv.required
+                if governing:
+                    self.diff(Shape.of(_declared(ov, name), op[0]), Shape.of(governing, governing[0]),
+                              (*path, name))  # fmt: skip
+                    self._required_change(name, required_changed, defaulted, False, path,
+                                          ov.required.get(name), nobj.location)  # fmt: skip
+                elif _model(nv, name) is ContentModel.OPEN and _trivial(self.view(Shape.of(op, op[0]))):
+                    self._required_change(name, required_changed, defaulted, False, path,
+                                          ov.required.get(name), nobj.location)  # fmt: skip
+                else:
+                    self._property("removed", name, required, defaulted, _model(nv, name), path,
+                                   op[0].location, nobj.location)  # fmt: skip
         for name in sorted(set(nv.required) - set(ov.required) - handled):
             defaulted = any("default" in n.mapping for n in nv.properties.get(name, []))
             change = "required.added.defaulted" if defaulted else "required.added"
@@ -476,6 +563,28 @@ class _Differ:
                 self.emit("dependent_schema.removed", f'dependent schema for "{name}" removed', path,
                           ods[0].location, nobj.location)  # fmt: skip
 
+    def _required_change(
+        self,
+        name: str,
+        required: bool,
+        defaulted: bool,
+        added: bool,
+        path: tuple[str, ...],
+        oloc: Location | Node | None,
+        nloc: Location | Node | None,
+    ) -> None:
+        """The property appears or disappears where the other side already typed it: only "required" is left."""
+        if not required:
+            return
+        old = oloc.at("required") if isinstance(oloc, Node) else oloc
+        new = nloc.at("required") if isinstance(nloc, Node) else nloc
+        if added:
+            change = "required.added.defaulted" if defaulted else "required.added"
+            self.emit(change, f'"{name}" became required', (*path, name), old, new)
+        else:
+            change = "required.removed.defaulted" if defaulted else "required.removed"
+            self.emit(change, f'"{name}" is no longer required', (*path, name), old, new)
+
     def _property(
         self,
         verb: str,
@@ -503,6 +612,14 @@ class _Differ:
         elif ostate == "closed" and nstate == "open":
             self.emit("additional_properties.opened", "undeclared properties allowed again", (*path, "*"),
                       onodes[0].location, nv.object_node.location)  # fmt: skip
+        elif ostate == "open" and nstate == "map":
+            if not _trivial(self.view(Shape.of(nnodes, nnodes[0]))):
+                self.emit("additional_properties.restricted", "undeclared properties now need a schema", (*path, "*"),
+                          ov.object_node.location, nnodes[0].location)  # fmt: skip
+        elif ostate == "map" and nstate == "open":
+            if not _trivial(self.view(Shape.of(onodes, onodes[0]))):
+                self.emit("additional_properties.unrestricted", "undeclared properties no longer need a schema",
+                          (*path, "*"), onodes[0].location, nv.object_node.location)  # fmt: skip
         else:  # at least one side is a map (a schema for undeclared names): compare the value schemas
             self.diff(
                 Shape.of(onodes, ov.object_node.with_schema(True, "additionalProperties")),
@@ -522,8 +639,7 @@ class _Differ:
             for o in od[len(nd) :]:
                 self.emit(f"{kind.lower()}.removed", f"{kind} removed", path, o.node.at(kind), self.loc(new))
         for o_not, n_not in zip(ov.nots, nv.nots, strict=False):
-            if not self.equivalent(Shape.of([o_not], o_not), Shape.of([n_not], n_not)):
-                self.emit("not.changed", "the schema under not changed", path, o_not.location, n_not.location)
+            self._not(o_not, n_not, path)
         for n_not in nv.nots[len(ov.nots) :]:
             self.emit("not.added", "not added", path, self.loc(old), n_not.location)
         for o_not in ov.nots[len(nv.nots) :]:
@@ -541,6 +657,35 @@ class _Differ:
               is not False]  # fmt: skip
         self._unevaluated(ou, nu, old, new, path, "unevaluatedProperties")
 
+    def _not(self, o_not: Node, n_not: Node, path: tuple[str, ...]) -> None:
+        """``not A`` → ``not B``: the inner change read the other way round.
+
+        Old data (outside A) stays valid (outside B) when B ⊆ A, i.e. when the inner change is FORWARD
+        compatible; so an inner FORWARD break is an outer BACKWARD one and vice versa. The inner changes are
+        judged by the strict rules only: no lenient assumption survives a negation.
+        """
+        oshape, nshape = Shape.of([o_not], o_not), Shape.of([n_not], n_not)
+        if self.equivalent(oshape, nshape):
+            return
+        sub = _Differ(self.shared, outer=self)
+        sub.diff(oshape, nshape, ())
+        inner: set[Direction] = set()
+        undecided = False
+        for change in sub.changes:
+            if change.change in NEUTRAL_CHANGES:
+                continue
+            broken, unknown = breaking_directions(change.change, change.model, "strict")
+            inner.update(broken)
+            undecided = undecided or unknown
+        if undecided or inner == set(Direction):
+            self.emit("not.changed", "the schema under not changed", path, o_not.location, n_not.location)
+        elif inner == {Direction.FORWARD}:
+            self.emit("not.narrowed", "the schema under not admits more (so fewer values are valid)", path,
+                      o_not.location, n_not.location)  # fmt: skip
+        elif inner == {Direction.BACKWARD}:
+            self.emit("not.widened", "the schema under not admits less (so more values are valid)", path,
+                      o_not.location, n_not.location)  # fmt: skip
+
     def _same_keyword(self, o: Node, n: Node, keyword: str) -> bool:
         if (keyword in o.mapping) != (keyword in n.mapping):
             return False
@@ -556,15 +701,24 @@ class _Differ:
         several), so ``T`` → ``anyOf: [T, null]`` reads as "null branch added" and nothing else.
         """
         ou, nu = ov.pure_union, nv.pure_union
-        if ou is not None and nu is not None and ou.kind != nu.kind:
-            change = "anyof.became.oneof" if nu.kind == "oneOf" else "oneof.became.anyof"
-            self.emit(change, f"{ou.kind} became {nu.kind}", path, ou.node.at(ou.kind), nu.node.at(nu.kind))
-        kind = nu.kind if nu is not None else ou.kind if ou is not None else "anyOf"
         obranches = self._split(_branch_shapes(ou, old.restrict) if ou else [old])
         nbranches = self._split(_branch_shapes(nu, new.restrict) if nu else [new])
+        if ou is not None and nu is not None and ou.kind != nu.kind:
+            one_of = nbranches if nu.kind == "oneOf" else obranches
+            if not self._pairwise_disjoint(one_of):  # disjoint branches: "exactly one" is "at least one"
+                change = "anyof.became.oneof" if nu.kind == "oneOf" else "oneof.became.anyof"
+                self.emit(change, f"{ou.kind} became {nu.kind}", path, ou.node.at(ou.kind), nu.node.at(nu.kind))
+        kind = nu.kind if nu is not None else ou.kind if ou is not None else "anyOf"
         oloc = ou.node.at(ou.kind) if ou else self.loc(old)
         nloc = nu.node.at(nu.kind) if nu else self.loc(new)
         self._branches(kind, obranches, nbranches, path, oloc, nloc)
+
+    def _pairwise_disjoint(self, shapes: list[Shape]) -> bool:
+        """Whether no value can match two of these branches (other types, or other discriminator values)."""
+        live = [s for s in shapes if not _empty(self.view(s))]
+        fams = [families(self.view(s).types) for s in live]
+        tags = [self._tags(s) for s in live]
+        return all(_disjoint(fams, tags, i) for i in range(len(live)))
 
     def _tags(self, shape: Shape) -> frozenset[tuple[str, str]]:
         """The branch's discriminator: properties pinned to one value by const or a one-value enum."""
@@ -604,11 +758,22 @@ class _Differ:
         oloc: Location,
         nloc: Location,
     ) -> None:
-        """Pair old and new branches (equal ones first, then by type), diff pairs, report the rest."""
+        """Pair old and new branches (equal ones first, then by type), diff pairs, report the rest.
+
+        A branch that accepts nothing (``allOf: [number, string]``, ``false``) is dropped first: adding or
+        removing it changes no verdict of anyOf or oneOf.
+        """
+        old = [s for s in old if not _empty(self.view(s))]
+        new = [s for s in new if not _empty(self.view(s))]
         pairs: list[tuple[int, int]] = []
         free_old, free_new = list(range(len(old))), list(range(len(new)))
+        by_text: dict[str, list[int]] = {}
+        for i, shape in enumerate(old):
+            by_text.setdefault(_text(shape), []).append(i)
         for j in list(free_new):
-            for i in free_old:
+            # the same JSON first (a dictionary look-up), so unchanged branches pair in linear time in any order
+            same = [i for i in by_text.get(_text(new[j]), []) if i in free_old]
+            for i in same + [i for i in free_old if i not in same]:
                 if self.equivalent(old[i], new[j]):
                     free_old.remove(i)
                     free_new.remove(j)
@@ -759,3 +924,75 @@ def _search(pattern: str, name: str) -> bool:
         return re.search(pattern, name) is not None
     except re.error:
         return False
+
+
+def _governing(view: View, name: str) -> list[Node]:
+    """The schemas a side that does not declare ``name`` applies to it, when some conjunct gives one.
+
+    Each conjunct applies its matching ``patternProperties`` or, failing those, its ``additionalProperties``;
+    ``unevaluatedProperties`` applies when no conjunct evaluated the name (and no in-place applicator could).
+    Empty when the name is left open; a list holding ``false`` when it is closed (the caller checks that
+    through :func:`_model` first, so a ``false`` here only comes with a map that also forbids it).
+    """
+    out: list[Node] = []
+    evaluated = False
+    for part in view.object_parts:
+        matched = [n for p in part.patterns if _search(p, name) for n in view.pattern_properties.get(p, [])
+                   if n.parts[:-2] == part.node.parts and n.uri == part.node.uri]  # fmt: skip
+        if matched:
+            out.extend(matched)
+            evaluated = True
+        elif part.additional is not None:
+            out.append(part.additional)
+            evaluated = True
+    if not evaluated and not (view.disjunctions or view.conditionals or view.dependent_schemas):
+        out.extend(p.unevaluated for p in view.object_parts if p.unevaluated is not None)
+    if any(n.schema is False for n in out):
+        return []  # closed: the content-model rules report it
+    if all(n.schema is True or n.schema == {} for n in out):
+        return []  # open
+    return out
+
+
+def _declared(view: View, name: str) -> list[Node]:
+    """What a side that declares ``name`` applies to its value: the property and any matching patterns."""
+    out = list(view.properties.get(name, []))
+    for pattern, nodes in view.pattern_properties.items():
+        if _search(pattern, name):
+            out.extend(nodes)
+    return out
+
+
+def _trivial(view: View) -> bool:
+    """A schema that accepts every value (``true``, ``{}``, annotations only)."""
+    return view.false is None and not view.validating and not view.disjunctions and not view.ref_nodes
+
+
+def _items_dynamic(view: View) -> bool:
+    """Whether which items ``unevaluatedItems`` sees depends on the data (an in-place applicator or contains)."""
+    return bool(view.unevaluated_items) and bool(view.disjunctions or view.conditionals or view.contains)
+
+
+def _empty(view: View) -> bool:
+    """A schema no value satisfies, as far as the merged keywords show (``false``, no common type or value)."""
+    if view.false is not None:
+        return True
+    if view.types is not None and not view.types:
+        return True
+    return view.enum is not None and not view.enum
+
+
+_LINK_KEYWORDS = frozenset(
+    {"$ref", "$dynamicRef", "allOf", "$defs", "definitions", "$schema", "$id", "$anchor", "$dynamicAnchor",
+     "$comment", "title", "description"}
+)  # fmt: skip
+
+
+def _only_links(node: Node) -> bool:
+    """A node that only leads elsewhere (``$ref``, ``allOf``) and says nothing itself."""
+    return isinstance(node.schema, Mapping) and bool(node.schema) and node.schema.keys() <= _LINK_KEYWORDS
+
+
+def _text(shape: Shape) -> str:
+    """A branch's JSON (with its type restriction), to find its unchanged counterpart by look-up."""
+    return canonical([[n.schema for n in shape.nodes], sorted(shape.restrict or ())])

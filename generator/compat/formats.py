@@ -12,7 +12,7 @@ from typing import Any
 
 from ..github import annotation
 from .accept import AcceptEntry
-from .model import Finding, Location, Severity
+from .model import Direction, Finding, Location, Severity
 
 FORMATS = ("text", "json", "github")
 
@@ -42,10 +42,45 @@ def format_text(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = ())
         head = f"{f.severity.value.upper()}: " + (f"{context}: " if context else "")
         tail = f" — accepted: {f.accepted}" if f.accepted else ""
         lines.append(f"{head}[{f.change}] {f.message}{tail}")
+        if f.counterexample is not None:
+            lines.append(f"    {counterexample_text(f)}")
     for entry in unused:
         lines.append(f"NOTE: {entry.describe()} matched no finding (remove it?)")
     lines.append(summary(findings))
     return "\n".join(lines)
+
+
+def counterexample_text(f: Finding) -> str:
+    """One sentence: the instance, who writes it, who refuses it and why."""
+    example = f.counterexample
+    assert example is not None
+    writer, reader = ("old", "new") if example.direction is Direction.BACKWARD else ("new", "old")
+    versions = {"old": f.old_version, "new": f.new_version}
+    names = {k: (f"v{v}" if v is not None else f"the {k} schema") for k, v in versions.items()}
+    if f.old_version is not None and f.old_version == f.new_version:
+        names = {"old": f"v{f.old_version} before", "new": f"v{f.new_version}"}
+    where = example.pointer or "/"
+    return (
+        f"counter-example ({example.direction.value}): {_json(example.instance)} is valid under {names[writer]} "
+        f"and refused by {names[reader]} at {where}: {example.reason}"
+    )
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _counterexample(f: Finding) -> dict[str, Any] | None:
+    example = f.counterexample
+    if example is None:
+        return None
+    return {
+        "direction": example.direction.value,
+        "instance": example.instance,
+        "reason": example.reason,
+        "pointer": example.pointer,
+    }
 
 
 def _location(loc: Location | None) -> dict[str, str] | None:
@@ -74,6 +109,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "accepted": f.accepted,
         "file": f.file,
         "line": f.line,
+        "assumption": f.assumption,
+        "counterexample": _counterexample(f),
     }
 
 
@@ -105,6 +142,8 @@ def format_github(findings: Sequence[Finding], unused: Sequence[AcceptEntry] = (
         if f.severity is Severity.ACCEPTED:
             title += " (accepted)"
         message = f.message + (f" — accepted: {f.accepted}" if f.accepted else "")
+        if f.counterexample is not None:
+            message += "\n" + counterexample_text(f)
         lines.append(annotation(_COMMANDS[f.severity], message, file=f.file, line=f.line, title=title))
     for entry in unused:
         lines.append(annotation("notice", entry.describe(), title="unused compat.accept entry"))

@@ -47,7 +47,18 @@ def explain(
     else:
         reason = rule.note.format(**labels) if rule.note else "compatible in both directions"
         suffix = f"compatible under {rules} rules"
+        assumption = assumed(rule, rules)
+        if assumption:
+            suffix += f", assuming {assumption}"
     return broken, undecidable, f"{where}: {change.detail}: {reason} ({suffix})"
+
+
+def assumed(rule: Rule, rules: str) -> str:
+    """What a verdict takes on trust: the rule's assumption when ``rules`` accepts a direction strict refuses."""
+    if rules == "strict" or not rule.assumes:
+        return ""
+    kinder = any(not rule.lenient.effect(d).breaking and rule.strict.effect(d).breaking for d in Direction)
+    return rule.assumes if kinder else ""
 
 
 def judge(
@@ -89,6 +100,7 @@ def judge(
                 severity=severity(broken, level),
                 message=message,
                 rules=rules,
+                assumption=assumed(rule, rules) or None,
                 file=(new.path if new else None) or (old.path if old else None),
             )
         )

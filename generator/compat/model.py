@@ -98,6 +98,20 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Counterexample:
+    """Data that proves a break: valid under ``writer``'s schema, refused by ``reader``'s for ``reason``.
+
+    ``direction`` is the one it breaks (BACKWARD: written under the old version, read under the new one);
+    ``pointer`` is where in the instance the reader's first error is.
+    """
+
+    direction: Direction
+    instance: object
+    reason: str
+    pointer: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """A change judged by a rule set for a compatibility level, with the sentence a developer reads."""
 
@@ -119,6 +133,11 @@ class Finding:
     file: str | None = None  # file a CI annotation points at (relative to the working directory)
     line: int | None = None  # line of the change in that file
     accepted: str | None = None  # reason given by the accept entry that matched
+    #: What a lenient verdict takes on trust ("producers emit only declared fields"), when it accepts a change
+    #: the strict rules refuse.
+    assumption: str | None = None
+    #: An instance the writer's schema accepts and the reader's refuses (see :mod:`.witness`), when one is found.
+    counterexample: Counterexample | None = None
 
     @property
     def blocking(self) -> bool:

@@ -55,6 +55,16 @@ def render_rule_table(rules: Sequence[Rule] = RULES) -> str:
                     changes.append(rule.change)
     for note, changes in notes.items():
         lines.append(f"- {', '.join(f'`{c}`' for c in changes)}: {note}.")
+    assumptions: dict[str, list[str]] = {}
+    for rule in rules:
+        for assumption in rule.assumes.split("; ") if rule.assumes and rule.lenient != rule.strict else ():
+            changes = assumptions.setdefault(assumption, [])
+            if rule.change not in changes:
+                changes.append(rule.change)
+    lines += ["", "The assumption each lenient acceptance rests on (printed with the finding: \"compatible under "
+              "lenient rules, assuming …\"):", ""]  # fmt: skip
+    for assumption, changes in assumptions.items():
+        lines.append(f"- *{assumption}*: {', '.join(f'`{c}`' for c in changes)}.")
     return "\n".join(lines) + "\n"
 
 

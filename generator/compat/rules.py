@@ -55,6 +55,9 @@ class Rule:
     why_forward: str
     model: ContentModel | None = None
     note: str = ""  # why the change is safe where a verdict says ok although the data changed
+    #: What the lenient verdict takes on trust where it is kinder than the strict one (named in each finding
+    #: it accepts, so nobody mistakes "compatible under lenient rules" for "no data can break").
+    assumes: str = ""
 
     def verdict(self, rules: str) -> Verdict:
         return self.strict if rules == "strict" else self.lenient
@@ -72,6 +75,10 @@ _NA_F = "data written under {new} always satisfies {old}"
 _UNDECIDED = "the checker cannot decide which data both versions accept, so it treats the change as breaking"
 _LENIENT_FIELDS = "generated subscribers ignore undeclared fields and generated publishers emit only declared ones"
 _LENIENT_DEFAULT = "the generated model fills the declared default when the field is missing"
+_ONEOF_NOTE = "generated models read oneOf as a union and do not enforce 'exactly one'"
+ASSUME_FIELDS = "producers emit only declared fields"
+ASSUME_DEFAULT = "readers fill the declared default of a missing field"
+ASSUME_ONEOF = "readers do not enforce oneOf's 'exactly one'"
 
 
 def _narrowing(change: str, summary: str, why_backward: str = _NARROW_B) -> Rule:
@@ -110,6 +117,7 @@ RULES: tuple[Rule, ...] = (
         why_forward=_NA_F,
         model=OPEN,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.added.optional",
@@ -120,6 +128,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="{old} is closed to undeclared names, so a {old} reader would reject {new} data carrying it",
         model=CLOSED,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.added.required",
@@ -139,6 +148,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="{old} is closed to undeclared names, so a {old} reader would reject {new} data carrying it",
         model=CLOSED,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.added.required.defaulted",
@@ -150,6 +160,7 @@ RULES: tuple[Rule, ...] = (
         why_forward=_NA_F,
         model=OPEN,
         note=_LENIENT_DEFAULT,
+        assumes=ASSUME_DEFAULT,
     ),
     Rule(
         "property.added.required.defaulted",
@@ -161,6 +172,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="{old} is closed to undeclared names, so a {old} reader would reject {new} data carrying it",
         model=CLOSED,
         note=f"{_LENIENT_DEFAULT}; {_LENIENT_FIELDS}",
+        assumes=f"{ASSUME_DEFAULT}; {ASSUME_FIELDS}",
     ),
     Rule(
         "property.removed.optional",
@@ -171,6 +183,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="{new} no longer declares it, so {new} data may carry that name with a value {old} rejects",
         model=OPEN,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.removed.optional",
@@ -181,6 +194,7 @@ RULES: tuple[Rule, ...] = (
         why_forward=_NA_F,
         model=CLOSED,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.removed.required",
@@ -200,6 +214,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="data written under {new} may lack it, so a {old} reader, which requires it, would reject it",
         model=CLOSED,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "property.removed.required.defaulted",
@@ -211,6 +226,7 @@ RULES: tuple[Rule, ...] = (
         "reader would reject it",
         model=OPEN,
         note=_LENIENT_DEFAULT,
+        assumes=ASSUME_DEFAULT,
     ),
     Rule(
         "property.removed.required.defaulted",
@@ -222,6 +238,7 @@ RULES: tuple[Rule, ...] = (
         "reader would reject it",
         model=CLOSED,
         note=f"{_LENIENT_DEFAULT}; {_LENIENT_FIELDS}",
+        assumes=f"{ASSUME_DEFAULT}; {ASSUME_FIELDS}",
     ),
     _narrowing(
         "required.added",
@@ -237,6 +254,7 @@ RULES: tuple[Rule, ...] = (
         "reader would reject it",
         why_forward=_NA_F,
         note=_LENIENT_DEFAULT,
+        assumes=ASSUME_DEFAULT,
     ),
     _widening(
         "required.removed",
@@ -252,6 +270,7 @@ RULES: tuple[Rule, ...] = (
         why_forward="data written under {new} may lack it, and a validator does not apply defaults, so a {old} "
         "reader would reject it",
         note=_LENIENT_DEFAULT,
+        assumes=ASSUME_DEFAULT,
     ),
     Rule(
         "additional_properties.closed",
@@ -261,6 +280,7 @@ RULES: tuple[Rule, ...] = (
         why_backward="data written under {old} may carry undeclared fields, which a {new} reader now rejects",
         why_forward=_NA_F,
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     Rule(
         "additional_properties.opened",
@@ -270,6 +290,27 @@ RULES: tuple[Rule, ...] = (
         why_backward=_NA_B,
         why_forward="data written under {new} may carry undeclared fields, which a {old} reader rejects",
         note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
+    ),
+    Rule(
+        "additional_properties.restricted",
+        "An open model gains an additionalProperties (or unevaluatedProperties) schema",
+        strict=_v(BREAKS, OK),
+        lenient=_v(OK, OK),
+        why_backward="data written under {old} may carry undeclared fields the new schema rejects",
+        why_forward=_NA_F,
+        note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
+    ),
+    Rule(
+        "additional_properties.unrestricted",
+        "An additionalProperties schema is lifted (the model becomes open)",
+        strict=_v(OK, BREAKS),
+        lenient=_v(OK, OK),
+        why_backward=_NA_B,
+        why_forward="data written under {new} may carry undeclared fields the old schema rejects",
+        note=_LENIENT_FIELDS,
+        assumes=ASSUME_FIELDS,
     ),
     _narrowing("pattern_properties.added", "A patternProperties entry is added"),
     _widening("pattern_properties.removed", "A patternProperties entry is removed"),
@@ -380,7 +421,8 @@ RULES: tuple[Rule, ...] = (
         why_backward="{old} data matching the new branch and another one would fail oneOf's 'exactly one'; "
         "the checker cannot decide whether such data exists",
         why_forward=_WIDEN_F,
-        note="generated models read oneOf as a union and do not enforce 'exactly one'",
+        note=_ONEOF_NOTE,
+        assumes=ASSUME_ONEOF,
     ),
     _widening(
         "oneof.branch.added.disjoint",
@@ -394,7 +436,8 @@ RULES: tuple[Rule, ...] = (
         why_backward=_NARROW_B,
         why_forward="{new} data matching two {old} branches would fail oneOf's 'exactly one' for a {old} "
         "reader; the checker cannot decide whether such data exists",
-        note="generated models read oneOf as a union and do not enforce 'exactly one'",
+        note=_ONEOF_NOTE,
+        assumes=ASSUME_ONEOF,
     ),
     _narrowing(
         "oneof.branch.removed.disjoint",
@@ -408,7 +451,8 @@ RULES: tuple[Rule, ...] = (
         why_backward="{old} data matching several branches would fail oneOf's 'exactly one'; the checker "
         "cannot decide whether such data exists",
         why_forward=_NA_F,
-        note="generated models read oneOf as a union and do not enforce 'exactly one'",
+        note=_ONEOF_NOTE,
+        assumes=ASSUME_ONEOF,
     ),
     Rule(
         "oneof.became.anyof",
@@ -418,7 +462,8 @@ RULES: tuple[Rule, ...] = (
         why_backward=_NA_B,
         why_forward="{new} data matching several branches would fail oneOf's 'exactly one' for a {old} "
         "reader; the checker cannot decide whether such data exists",
-        note="generated models read oneOf as a union and do not enforce 'exactly one'",
+        note=_ONEOF_NOTE,
+        assumes=ASSUME_ONEOF,
     ),
     _narrowing("anyof.added", "An anyOf constraint is added next to other keywords"),
     _widening("anyof.removed", "An anyOf constraint next to other keywords is removed"),
@@ -426,7 +471,9 @@ RULES: tuple[Rule, ...] = (
     _widening("oneof.removed", "A oneOf constraint next to other keywords is removed"),
     _narrowing("not.added", "A not constraint is added"),
     _widening("not.removed", "The not constraint is removed"),
-    _undecidable("not.changed", "The schema under not changes"),
+    _narrowing("not.narrowed", "The schema under not admits more (not: integer → not: number)"),
+    _widening("not.widened", "The schema under not admits less (not: number → not: integer)"),
+    _undecidable("not.changed", "The schema under not changes in a way the checker cannot order"),
     _narrowing("conditional.added", "An if/then/else constraint is added"),
     _widening("conditional.removed", "The if/then/else constraint is removed"),
     _undecidable("conditional.changed", "An if/then/else constraint changes"),

@@ -44,3 +44,9 @@ def test_neutral_changes_are_ok_in_every_rule_set() -> None:
         ) and not rule.change.startswith("property.")
         if rule.change in NEUTRAL_CHANGES:
             assert neutral, rule.change
+
+
+def test_docs_show_a_counter_example_and_the_lenient_assumption() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert "    counter-example (BACKWARD): {" in text and "is valid under v2 and refused by v3 at /" in text
+    assert "assuming producers emit only declared fields" in text
