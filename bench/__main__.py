@@ -115,7 +115,7 @@ def kafka(quick: bool) -> list[Row]:
         asyncio.run(bench.measure_all())
     finally:
         broker.stop()
-    return [Row("kafka", name, ours, "ev/s", "raw aiokafka", raw, goal=f"≥ {goal}×" if goal else "")
+    return [Row("kafka", name, ours, "ev/s", bench.baseline(name), raw, goal=f"≥ {goal}×" if goal else "")
             for name, ours, raw, goal in bench.rows]
 
 
@@ -132,7 +132,7 @@ def nats(quick: bool) -> list[Row]:
         asyncio.run(bench.measure_all())
     finally:
         server.stop()
-    return [Row("nats", name, ours, "ev/s", "raw nats-py", raw, goal=f"≥ {goal}×" if goal else "")
+    return [Row("nats", name, ours, "ev/s", bench.baseline(name), raw, goal=f"≥ {goal}×" if goal else "")
              for name, ours, raw, goal in bench.rows]
 
 
@@ -146,7 +146,7 @@ def rabbitmq(quick: bool) -> list[Row]:
     bench = module.Bench(URL, 1 if quick else module.ROUNDS, n_awaited=200 if quick else 2000,
                          n_batched=3_000 if quick else 20_000, n_delivery=3_000 if quick else 20_000)
     asyncio.run(bench.measure_all())
-    return [Row("rabbitmq", name, ours, "ev/s", "raw aio-pika", raw, goal=f"≥ {goal}×" if goal else "")
+    return [Row("rabbitmq", name, ours, "ev/s", bench.baseline(name), raw, goal=f"≥ {goal}×" if goal else "")
             for name, ours, raw, goal in bench.rows]
 
 

@@ -29,6 +29,8 @@ class Rounds:
         self.n_awaited, self.n_batched, self.n_delivery = n_awaited, n_batched, n_delivery
         self.example = example
         self.rows: list[tuple[str, float, float, float]] = []
+        #: rows measured against something other than ``raw_client``: row name -> that baseline's name
+        self.baselines: dict[str, str] = {}
 
     def messages(self, bus: Bus, count: int) -> list[Message]:
         out = []
@@ -55,9 +57,15 @@ class Rounds:
                     rates[name].append(rate)
         return {name: max(found) for name, found in rates.items()}
 
-    def add(self, name: str, ours: float, raw: float, goal: float) -> None:
+    def add(self, name: str, ours: float, raw: float, goal: float, baseline: str | None = None) -> None:
         self.rows.append((name, ours, raw, goal))
-        print(f"  {name}: {ours:,.0f}/s vs raw {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
+        if baseline is not None:
+            self.baselines[name] = baseline
+        print(f"  {name}: {ours:,.0f}/s vs {baseline or 'raw'} {raw:,.0f}/s = {ours / raw:.2f}×", flush=True)
+
+    def baseline(self, name: str) -> str:
+        """The baseline a row was measured against."""
+        return self.baselines.get(name, self.raw_client)
 
     def table(self) -> str:
         lines = [f"| measurement | ours (ev/s) | {self.raw_client} (ev/s) | ratio | goal |",
