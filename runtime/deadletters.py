@@ -45,7 +45,7 @@ from .adapters.base import (
 )
 from .bus import Bus
 from .envelope import Envelope, envelope_from_json
-from .errors import PubSubError
+from .errors import NotADeadLetter, PubSubError
 
 #: The header that marks a record of a dead-letter channel as an operation's outcome, not a dead letter.
 MARKER_HEADER = "x-pubsub-marker"
@@ -56,10 +56,6 @@ DEFAULT_MAX_REDRIVES = 5
 _PAGE = 1000
 
 State = Literal["dead", "redriven", "purged"]
-
-
-class NotADeadLetter(PubSubError):
-    """A position that names no dead letter of the channel."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +143,15 @@ def parse_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def parse_bound(value: str | None) -> tuple[str | None, datetime | None]:
+    """A replay bound (``--from``/``--to``, the route's ``from``/``to``): a time when it reads as an RFC 3339
+    date-time, else a position of the channel."""
+    if value is None:
+        return None, None
+    when = parse_time(value) if len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-" else None
+    return (None, when) if when is not None else (value, None)
 
 
 def now_rfc3339() -> str:

@@ -31,10 +31,10 @@ from .deadletters import (
     DEFAULT_MAX_REDRIVES,
     DeadLetter,
     DeadLetterFilter,
-    NotADeadLetter,
     Range,
     Report,
     list_dead_letters,
+    parse_bound,
     parse_time,
     purge,
     redrive,
@@ -42,7 +42,7 @@ from .deadletters import (
     select_range,
     show_dead_letter,
 )
-from .errors import PubSubError
+from .errors import NotADeadLetter, PubSubError
 from .http.served import served_package
 
 Common = Callable[[argparse.ArgumentParser], None]
@@ -245,17 +245,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return _with_bus(args, work)
 
 
-def _bound(value: str | None) -> tuple[str | None, datetime | None]:
-    """A ``--from``/``--to`` value: a time when it reads as RFC 3339 with a date, else a position."""
-    if value is None:
-        return None, None
-    when = parse_time(value) if len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-" else None
-    return (None, when) if when is not None else (value, None)
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
-    after, since = _bound(args.start)
-    to, until = _bound(args.end)
+    after, since = parse_bound(args.start)
+    to, until = parse_bound(args.end)
 
     async def work(bus: Bus) -> int:
         records = await select_range(bus, args.channel, Range(after=after, since=since, to=to, until=until,
