@@ -30,6 +30,8 @@ from typing import Any
 
 from .adapters.base import (
     DEAD_LETTER_SUFFIX,
+    REDRIVE_GROUP_HEADER,
+    REDRIVE_SUFFIX,
     Adapter,
     AdapterFactory,
     Delivery,
@@ -38,6 +40,7 @@ from .adapters.base import (
     Record,
     StartAt,
     Subscription,
+    redrive_channel,
 )
 from .catalog import Catalog, ChannelSpec, EventSpec
 from .codec import Decoder, check, encode
@@ -48,6 +51,7 @@ from .errors import (
     PoisonEvent,
     PubSubError,
     UnknownEventType,
+    UnsupportedOperation,
     ValidationFailed,
     WrongChannel,
 )
@@ -125,8 +129,13 @@ class Consumer:
     """
 
     def __init__(self, bus: Bus, channel: str, spec: ConsumerSpec, subscription: Subscription, retry: RetryPolicy,
-                 timeout: float) -> None:
+                 timeout: float, *, redrives_for: str | None = None) -> None:
         self.bus = bus
+        #: set on the consumer of a channel's redrive channel (``redrive_channel``): the group whose redriven and
+        #: replayed copies it handles; copies for other groups are acked unhandled
+        self.redrives_for = redrives_for
+        #: the consumer of this group's redrive channel, started and stopped with this one
+        self.companion: Consumer | None = None
         self.channel = channel
         self.spec = spec
         self.types = frozenset(spec.types)
@@ -299,6 +308,10 @@ class Consumer:
         """Decode and validate, run the handler (bounded by ``timeout``: a handler past it is cancelled and
         counts as having raised ``TimeoutError``), then settle: ack, nack for a retry, or dead-letter."""
         record = delivery.record
+        if self.redrives_for is not None and record.headers.get(REDRIVE_GROUP_HEADER) != self.redrives_for:
+            if not delivery.ack_now():
+                await delivery.ack()
+            return
         try:
             envelope = self._decode(record.payload)
         except _DEAD_ON_ARRIVAL as error:
@@ -356,6 +369,8 @@ class Consumer:
         Deliveries the adapter buffered but no worker took stay unsettled: the subscription's ``close`` gives a
         group's back to the group, and a fan-out subscription resumes from its last handed-out position."""
         self._stopping = True
+        if self.companion is not None:
+            await self.companion.stop(drain_timeout)
         for task in list(self._waiting):
             task.cancel()
         _, still_running = await asyncio.wait(self._workers, timeout=drain_timeout)
@@ -601,6 +616,23 @@ class Bus:
             raise
         return PublishResult(envelope.id, position, spec.channel, spec.type, spec.version)
 
+    async def redeliver(self, envelope: Envelope[Any], *, group: str, headers: Mapping[str, str],
+                        channel: str | None = None) -> PublishResult:
+        """Validate ``envelope`` against its schema as the registry has it now and append a copy for ``group``
+        alone to its channel's redrive channel (the group's members handle it; no other group sees it). The copy
+        keeps the envelope (its id included) and carries ``headers`` besides the group's (who, what from, how
+        many times): what dead-letter redrive and replay to a group are made of."""
+        envelope, spec = check(envelope, self.catalog, channel=channel)
+        adapter = self.adapter_for(spec.channel)
+        if not adapter.capabilities_for(spec.channel).redrive:
+            raise UnsupportedOperation(
+                f"the {adapter.kind} adapter of channel {spec.channel!r} cannot redeliver to one group (no redrive "
+                f"channel)")
+        message = self._message(envelope)
+        message = message._replace(headers={**message.headers, **headers, REDRIVE_GROUP_HEADER: group})
+        position = await adapter.publish(redrive_channel(spec.channel), message)
+        return PublishResult(envelope.id, position, spec.channel, spec.type, spec.version)
+
     # -- consuming -----------------------------------------------------------------------------------------
 
     def register(self, spec: ConsumerSpec) -> None:
@@ -667,7 +699,22 @@ class Bus:
                                 spec.timeout or self.handler_timeout)
             self._consumers.append(consumer)
             started.append(consumer)
+            if spec.group is not None and adapter.capabilities_for(channel).redrive:
+                consumer.companion = await self._start_redrive_consumer(adapter, channel, consumer)
         return started
+
+    async def _start_redrive_consumer(self, adapter: Adapter, channel: str, consumer: Consumer) -> Consumer:
+        """The consumer of ``channel``'s redrive channel for ``consumer``'s group: redriven dead letters and
+        replayed ranges reach that group there (``hipponot_pubsub.runtime.deadletters``), so they are handled once
+        by it and no other group sees them or moves on ``channel``. Its own group (``<group>.redrive``) starts at
+        the earliest copy: copies are only ever for the group they name, so none is missed while no member ran."""
+        spec = consumer.spec
+        assert spec.group is not None
+        subscription = await adapter.subscribe(
+            redrive_channel(channel), group=spec.group + REDRIVE_SUFFIX, consumer=self._consumer_name(spec),
+            start=StartAt.EARLIEST, max_in_flight=spec.concurrency,
+        )
+        return Consumer(self, channel, spec, subscription, consumer.retry, consumer.timeout, redrives_for=spec.group)
 
     def _consumer_name(self, spec: ConsumerSpec) -> str:
         """A name unique to this member (host, process, counter): brokers such as Redis track pending
@@ -685,10 +732,16 @@ class Bus:
 
     async def history(self, channel: str, *, after: str | None = None, limit: int = 100) -> list[Record]:
         """Retained events of ``channel``, or of its dead-letter channel (``<channel>.dead-letter``)."""
-        served_by = channel
-        if channel not in self.catalog.channels and channel.endswith(DEAD_LETTER_SUFFIX):
-            served_by = channel[: -len(DEAD_LETTER_SUFFIX)]
-        return await self.adapter_for(served_by).history(channel, after=after, limit=limit)
+        return await self.adapter_for(self.served_by(channel)).history(channel, after=after, limit=limit)
+
+    def served_by(self, channel: str) -> str:
+        """The registry channel whose adapter serves ``channel``: itself, or the channel of a dead-letter or
+        redrive channel (``<channel>.dead-letter``, ``<channel>.redrive``)."""
+        if channel not in self.catalog.channels:
+            for suffix in (DEAD_LETTER_SUFFIX, REDRIVE_SUFFIX):
+                if channel.endswith(suffix) and channel[: -len(suffix)] in self.catalog.channels:
+                    return channel[: -len(suffix)]
+        return channel
 
     def metrics(self) -> list[MetricsSnapshot]:
         return [adapter.metrics() for adapter in self._adapters.values()]

@@ -72,6 +72,10 @@ class InvalidPosition(AdapterError):
     """The position string was not made by this adapter for this channel."""
 
 
+class NotADeadLetter(PubSubError):
+    """A position that names no dead letter of the channel (``hipponot_pubsub.runtime.deadletters``)."""
+
+
 class PoisonEvent(PubSubError):
     """Raised by (or on behalf of) a handler when retrying cannot help: the bus dead-letters the event at once."""
 

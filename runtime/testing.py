@@ -23,6 +23,7 @@ from .adapters.base import dead_letter_channel
 from .bus import Bus
 from .catalog import Catalog
 from .codec import decode
+from .deadletters import MARKER_HEADER
 from .envelope import Envelope, envelope_from_wire
 from .jsonparse import parse_json
 from .retry import RetryPolicy
@@ -57,9 +58,11 @@ async def published(bus: Bus, event_type: str | None = None, *, channel: str | N
 
 
 async def dead_letters(bus: Bus, channel: str) -> list[tuple[Envelope[Any], str]]:
-    """The dead-letter channel's events (not validated: they may be invalid) with their errors."""
+    """The dead-letter channel's events (not validated: they may be invalid) with their errors; the records
+    that operations appended (redrive and purge markers) are not dead letters and are left out."""
     records = await bus.adapter_for(channel).history(dead_letter_channel(channel), limit=100_000)
-    return [(envelope_from_wire(parse_json(r.payload)), r.headers.get("x-error", "")) for r in records]
+    return [(envelope_from_wire(parse_json(r.payload)), r.headers.get("x-error", "")) for r in records
+            if MARKER_HEADER not in r.headers]
 
 
 async def assert_published(

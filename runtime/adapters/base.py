@@ -34,6 +34,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import ClassVar, Literal, NamedTuple, TypeVar
 
@@ -42,7 +43,21 @@ from ..errors import AdapterError, UnknownChannel
 from ..metrics import MetricsRecorder, MetricsSnapshot
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
+#: The side channel of a channel that carries redriven and replayed events to one consumer group
+#: (``hipponot_pubsub.runtime.deadletters``): copies appended there reach only the group they name, so no other
+#: group sees them and no other group's position on the channel moves.
+REDRIVE_SUFFIX = ".redrive"
 ERROR_HEADER = "x-error"
+#: Dead-letter headers besides ``x-error``: the delivery attempt that gave up, the group it was in (absent for a
+#: fan-out subscription) and when (RFC 3339, UTC).
+ATTEMPTS_HEADER = "x-attempts"
+GROUP_HEADER = "x-original-group"
+DEAD_LETTERED_AT_HEADER = "x-dead-lettered-at"
+#: Headers of a redriven or replayed copy on a redrive channel: the group it is for, how many times this event
+#: was redriven, and the dead letter (``<channel>.dead-letter@<position>``) or record it was copied from.
+REDRIVE_GROUP_HEADER = "x-redrive-group"
+REDRIVE_COUNT_HEADER = "x-redrive-count"
+REDRIVEN_FROM_HEADER = "x-redriven-from"
 #: Longest ``x-error`` the broker adapters (Kafka, NATS, RabbitMQ) write on a dead letter: a traceback-sized
 #: message fits, a runaway one does not hit the broker's header limits.
 MAX_ERROR_HEADER = 8192
@@ -51,16 +66,32 @@ InfoT = TypeVar("InfoT")
 
 
 def dead_letter_channel(channel: str) -> str:
-    """The channel a channel's dead letters go to."""
+    """The channel a channel's dead letters go to (a redrive channel's go to its channel's: one place to look)."""
+    if channel.endswith(REDRIVE_SUFFIX):
+        channel = channel[: -len(REDRIVE_SUFFIX)]
     return channel + DEAD_LETTER_SUFFIX
 
 
-def dead_letter_headers(record: Record, error: str, headers: Mapping[str, str]) -> dict[str, str]:
+def redrive_channel(channel: str) -> str:
+    """The side channel that carries redriven and replayed events of ``channel`` to one group each."""
+    return channel + REDRIVE_SUFFIX
+
+
+def dead_letter_headers(record: Record, error: str, headers: Mapping[str, str], *, attempt: int | None = None,
+                        group: str | None = None) -> dict[str, str]:
     """The headers of ``record``'s dead letter: ``headers`` (the record's, less what the adapter does not copy)
-    plus ``x-error`` (``error``, cut at ``MAX_ERROR_HEADER``), ``x-original-channel`` and ``x-original-position``.
-    One function so every broker adapter's dead letters carry the same headers."""
-    return {**headers, ERROR_HEADER: error[:MAX_ERROR_HEADER], "x-original-channel": record.channel,
-            "x-original-position": record.position}
+    plus ``x-error`` (``error``, cut at ``MAX_ERROR_HEADER``), ``x-original-channel``, ``x-original-position``,
+    ``x-dead-lettered-at``, and where known ``x-attempts`` and ``x-original-group``. One function so every
+    adapter's dead letters carry the same headers (``pubsub dlq show`` reads them)."""
+    result = {**headers, ERROR_HEADER: error[:MAX_ERROR_HEADER],
+              "x-original-channel": record.channel.removesuffix(REDRIVE_SUFFIX),
+              "x-original-position": record.position,
+              DEAD_LETTERED_AT_HEADER: datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    if attempt is not None:
+        result[ATTEMPTS_HEADER] = str(attempt)
+    if group is not None:
+        result[GROUP_HEADER] = group
+    return result
 
 
 def served_channel(channels: Mapping[str, InfoT], channel: str, *, adapter: str, started: bool,
@@ -134,6 +165,9 @@ class Capabilities:
     groups: bool = True
     durable: bool = False  # survives a restart of this process
     atomic_batches: bool = True  # publish_many stores all or none (False: a failed batch may be partly stored)
+    #: serves each channel's redrive channel (``redrive_channel``), so dead letters can be redriven and ranges
+    #: replayed to one group (``hipponot_pubsub.runtime.deadletters``)
+    redrive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

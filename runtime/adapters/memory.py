@@ -32,7 +32,6 @@ from typing import Any
 from ..catalog import ChannelSpec
 from ..errors import AdapterError, InvalidPosition, UnknownChannel
 from .base import (
-    ERROR_HEADER,
     Adapter,
     Capabilities,
     Delivery,
@@ -41,6 +40,8 @@ from .base import (
     StartAt,
     Subscription,
     dead_letter_channel,
+    dead_letter_headers,
+    redrive_channel,
 )
 from .signal import Signal
 
@@ -127,7 +128,7 @@ class MemoryAdapter(Adapter):
     """Channels as in-process logs. See the module docstring for the history and back-pressure policies."""
 
     kind = "memory"
-    capabilities = Capabilities(history=True, groups=True, durable=False)
+    capabilities = Capabilities(history=True, groups=True, durable=False, redrive=True)
 
     def __init__(self, channels: Sequence[ChannelSpec], *, default_history: int = DEFAULT_HISTORY) -> None:
         super().__init__(channels)
@@ -140,6 +141,8 @@ class MemoryAdapter(Adapter):
             self._logs[spec.name] = _Log(spec.name, history, str(options.get("overflow", "drop-oldest")), timeout)
             dead = dead_letter_channel(spec.name)
             self._logs[dead] = _Log(dead, history, "drop-oldest", timeout)
+            side = redrive_channel(spec.name)
+            self._logs[side] = _Log(side, history, "drop-oldest", timeout)
 
     def _log(self, channel: str) -> _Log:
         if self._closed:
@@ -232,11 +235,10 @@ class MemoryAdapter(Adapter):
         for log in self._logs.values():
             log.signal.notify_all()
 
-    def _dead_letter(self, channel: str, record: Record, error: str) -> None:
-        headers = {**record.headers, ERROR_HEADER: error, "x-original-channel": channel,
-                   "x-original-position": record.position}
-        self._logs[dead_letter_channel(channel)].append([Message(record.payload, record.key, headers)])
-        self.recorder.add(channel, "dead_lettered")
+    def _dead_letter(self, record: Record, error: str, attempt: int, group: str | None) -> None:
+        headers = dead_letter_headers(record, error, record.headers, attempt=attempt, group=group)
+        self._logs[dead_letter_channel(record.channel)].append([Message(record.payload, record.key, headers)])
+        self.recorder.add(record.channel, "dead_lettered")
 
 
 class _MemorySubscription(Subscription):
@@ -387,7 +389,7 @@ class _MemoryDelivery(Delivery):
         self._settled = True
         subscription = self._subscription
         if subscription._settle(self._pending, self.attempt):
-            subscription.adapter._dead_letter(self.record.channel, self.record, error)
+            subscription.adapter._dead_letter(self.record, error, self.attempt, subscription.group)
 
 
 def memory_adapter_factory(channels: Sequence[ChannelSpec], **options: Any) -> MemoryAdapter:

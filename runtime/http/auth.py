@@ -7,7 +7,8 @@ Tokens come from the environment (``PUBSUB_TOKENS``, or a file named by ``PUBSUB
     {"tokens": [
       {"name": "checkout", "token": "s3cr3t", "publish": ["orders"], "subscribe": [], "registry": ["read"]},
       {"name": "dashboard", "sha256": "9f86d0…", "subscribe": ["*"], "registry": ["read"]},
-      {"name": "schema-ci", "token": "…", "registry": ["read", "write"]}
+      {"name": "schema-ci", "token": "…", "registry": ["read", "write"]},
+      {"name": "on-call", "token": "…", "admin": ["orders"]}
     ]}
 
 ``"*"`` stands for every channel. ``sha256`` (hex of the token) keeps the secret itself out of the
@@ -15,7 +16,8 @@ configuration. A token is looked up by its SHA-256, so comparing tokens takes th
 
 Routes: publishing needs ``publish`` on the event's channel; streaming needs ``subscribe`` on the channel;
 registry listings, schemas and ``/asyncapi.json`` need ``registry: read``; the compatibility check (a schema
-author's pre-flight before changing the registry) needs ``registry: write``. ``/health``, ``/ready``,
+author's pre-flight before changing the registry) needs ``registry: write``; the dead-letter and replay routes
+under ``/admin/channels/{channel}`` need ``admin`` on the channel. ``/health``, ``/ready``,
 ``/metrics`` and the OpenAPI documents need nothing. No token (or an unknown one): ``401``; outside the
 token's scopes: ``403``.
 
@@ -49,6 +51,7 @@ class Principal:
     subscribe: frozenset[str] = frozenset()
     registry: frozenset[str] = frozenset()
     anonymous: bool = False
+    admin: frozenset[str] = frozenset()  # channels whose dead letters it may redrive/purge and replay
 
     def can_publish(self, channel: str) -> bool:
         return ANY in self.publish or channel in self.publish
@@ -59,8 +62,12 @@ class Principal:
     def can_registry(self, action: str) -> bool:
         return action in self.registry
 
+    def can_admin(self, channel: str) -> bool:
+        return ANY in self.admin or channel in self.admin
 
-ANONYMOUS = Principal("anonymous", frozenset({ANY}), frozenset({ANY}), REGISTRY_ACTIONS, anonymous=True)
+
+ANONYMOUS = Principal("anonymous", frozenset({ANY}), frozenset({ANY}), REGISTRY_ACTIONS, anonymous=True,
+                      admin=frozenset({ANY}))
 
 
 def _digest(token: str) -> str:
@@ -119,7 +126,7 @@ class Authenticator:
             if not registry <= REGISTRY_ACTIONS:
                 raise ValueError(f"{where}.registry may hold only {sorted(REGISTRY_ACTIONS)}")
             yield digest, Principal(str(name), _names(entry, "publish", where), _names(entry, "subscribe", where),
-                                    registry)
+                                    registry, admin=_names(entry, "admin", where))
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The caller, or ``NotAuthorizedException`` (401)."""
@@ -180,6 +187,14 @@ async def subscriber_guard(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
     channel = str(connection.path_params.get("channel", ""))
     if not principal.can_subscribe(channel):
         raise PermissionDeniedException(f"token {principal.name!r} may not subscribe to {channel!r}")
+
+
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Authenticated, with ``admin`` on the ``channel`` path parameter."""
+    principal = principal_of(connection)
+    channel = str(connection.path_params.get("channel", ""))
+    if not principal.can_admin(channel):
+        raise PermissionDeniedException(f"token {principal.name!r} lacks the admin scope on {channel!r}")
 
 
 def registry_guard(action: str) -> Guard:

@@ -22,6 +22,7 @@ from ..errors import (
     BusClosed,
     InvalidPosition,
     MalformedEvent,
+    NotADeadLetter,
     PubSubError,
     UnknownChannel,
     UnknownEventType,
@@ -124,6 +125,8 @@ def problem_for(error: Exception) -> Problem:
         return Problem(422, "wrong-channel", "Event type sent on the wrong channel", str(error))
     if isinstance(error, InvalidPosition):
         return Problem(400, "invalid-position", "Unknown stream position", str(error))
+    if isinstance(error, NotADeadLetter):
+        return Problem(404, "not-a-dead-letter", "No such dead letter", str(error))
     if isinstance(error, BusClosed):
         return Problem(503, "unavailable", "The service is shutting down", str(error), headers={"Retry-After": "5"})
     if isinstance(error, AdapterError):

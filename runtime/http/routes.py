@@ -16,6 +16,11 @@ GET      ``/asyncapi.json``                                            registry:
 GET      ``/health``                                                   (none)             liveness
 GET      ``/ready``                                                    (none)             readiness (adapters' health)
 GET      ``/metrics``                                                  (none)             Prometheus exposition
+GET      ``/admin/channels/{channel}/dead-letters``                    admin: channel     dead letters (filters)
+GET      ``/admin/channels/{channel}/dead-letters/{position}``         admin: channel     one dead letter
+POST     ``/admin/channels/{channel}/dead-letters/redrive``            admin: channel     redrive report
+POST     ``/admin/channels/{channel}/dead-letters/purge``              admin: channel     purge report (confirm)
+POST     ``/admin/channels/{channel}/replay``                          admin: channel     replay count or report
 GET      ``/schema`` (Litestar)                                        (none)             OpenAPI documents
 =======  ============================================================  =================  ==========================
 
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio.to_thread
 import jsonschema.validators
@@ -39,12 +44,28 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from ..bus import PublishResult
+from ..deadletters import (
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_REDRIVES,
+    DeadLetterFilter,
+    Range,
+    State,
+    list_dead_letters,
+    parse_bound,
+    parse_time,
+    purge,
+    redrive,
+    replay,
+    select_range,
+    show_dead_letter,
+)
 from ..envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE
 from ..errors import UnknownEventType
 from ..jsonparse import dump_json, parse_json
 from ..validation import instance_pointer
 from .asyncapi import asyncapi_document
 from .auth import (
+    admin_guard,
     ensure_publisher,
     principal_of,
     registry_read_guard,
@@ -424,6 +445,149 @@ async def metrics(pubsub: Service) -> Response[bytes]:
     return Response(pubsub.metrics.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
 
 
+# -- admin: dead letters and replay ----------------------------------------------------------------------------
+
+
+def _admin_body(raw: bytes, allowed: set[str]) -> dict[str, Any]:
+    """A JSON object body of the admin routes, holding only ``allowed`` keys."""
+    body = parse_json(raw) if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise Problem(400, "bad-request", "Bad request", "the body must be a JSON object", errors=[
+            {"pointer": "", "message": "not an object"}])
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Problem(400, "bad-request", "Bad request", f"unknown member(s): {', '.join(unknown)}",
+                      errors=[{"pointer": f"/{name}", "message": "not allowed here"} for name in unknown])
+    return body
+
+
+def _member(body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    value = body.get(name, default)
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise Problem(400, "bad-request", "Bad request", f"{name} has the wrong type",
+                      errors=[{"pointer": f"/{name}", "message": "wrong type"}])
+    return value
+
+
+def _selection(body: dict[str, Any]) -> list[str] | None:
+    """``positions`` or ``all: true`` (exactly one)."""
+    positions = _member(body, "positions", list)
+    every = _member(body, "all", bool, False)
+    if (positions is None) == (not every):
+        raise Problem(400, "bad-request", "Bad request", "give either positions or all: true",
+                      errors=[{"pointer": "/positions", "message": "positions or all"}])
+    if positions is not None and not all(isinstance(p, str) and p for p in positions):
+        raise Problem(400, "bad-request", "Bad request", "positions must be non-empty strings",
+                      errors=[{"pointer": "/positions", "message": "not a list of strings"}])
+    return None if positions is None else [str(p) for p in positions]
+
+
+def _query_time(value: str | None, name: str) -> Any:
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise Problem(400, "bad-parameter", "Bad query parameter", f"{name} {value!r} is not an RFC 3339 time",
+                      errors=[{"pointer": "", "parameter": name, "message": "not an RFC 3339 time"}])
+    return parsed
+
+
+@get("/admin/channels/{channel:str}/dead-letters", guards=[admin_guard], summary="A channel's dead letters",
+     tags=["admin"], responses=_problems(400, 401, 403, 404))
+async def list_channel_dead_letters(
+    pubsub: Service, channel: FromPath[str],
+    type_: Annotated[str | None, QueryParameter(name="type")] = None,
+    error: Annotated[str | None, QueryParameter()] = None, since: Annotated[str | None, QueryParameter()] = None,
+    until: Annotated[str | None, QueryParameter()] = None,
+    count: Annotated[int | None, QueryParameter(ge=0)] = None,
+    state_: Annotated[str | None, QueryParameter(name="state", pattern="^(dead|redriven|purged|all)$")] = None,
+) -> Response[bytes]:
+    states: frozenset[State] = frozenset({"dead", "redriven", "purged"}) if state_ == "all" else \
+        frozenset({cast(State, state_ or "dead")})
+    selection = DeadLetterFilter(type=type_, error=error, since=_query_time(since, "since"),
+                                 until=_query_time(until, "until"), states=states)
+    letters = await list_dead_letters(pubsub.bus, channel, selection, limit=count)
+    return _json({"channel": channel, "dead_letters": [letter.to_json() for letter in letters]})
+
+
+@get("/admin/channels/{channel:str}/dead-letters/{position:str}", guards=[admin_guard], summary="One dead letter",
+     tags=["admin"], responses=_problems(401, 403, 404))
+async def get_channel_dead_letter(pubsub: Service, channel: FromPath[str], position: FromPath[str]) -> Response[bytes]:
+    letter = await show_dead_letter(pubsub.bus, channel, position)
+    return _json(letter.to_json(with_payload=True))
+
+
+_REDRIVE_OPERATION = _operation_with_body(
+    {JSON: Schema(type=OpenAPIType.OBJECT, properties={
+        "positions": Schema(type=OpenAPIType.ARRAY, items=_STRING), "all": Schema(type=OpenAPIType.BOOLEAN),
+        "group": _STRING, "limit": Schema(type=OpenAPIType.INTEGER, minimum=0),
+        "max_redrives": Schema(type=OpenAPIType.INTEGER, minimum=0)})},
+    "The dead letters to redrive (positions, or all: true), optionally to another group",
+)
+_PURGE_OPERATION = _operation_with_body(
+    {JSON: Schema(type=OpenAPIType.OBJECT, required=["confirm"], properties={
+        "positions": Schema(type=OpenAPIType.ARRAY, items=_STRING), "all": Schema(type=OpenAPIType.BOOLEAN),
+        "confirm": Schema(type=OpenAPIType.BOOLEAN, const=True)})},
+    "The dead letters to purge (positions, or all: true) and confirm: true",
+)
+_REPLAY_OPERATION = _operation_with_body(
+    {JSON: Schema(type=OpenAPIType.OBJECT, required=["from"], properties={
+        "from": _STRING, "to": _STRING, "group": _STRING, "into": _STRING, "type": _STRING,
+        "dry_run": Schema(type=OpenAPIType.BOOLEAN)})},
+    "A range (from: after a position or from an RFC 3339 time; to: up to one) and a group or a channel",
+)
+
+
+@post("/admin/channels/{channel:str}/dead-letters/redrive", guards=[admin_guard], status_code=200,
+      operation_class=_REDRIVE_OPERATION, summary="Redrive dead letters to their group", tags=["admin"],
+      responses=_problems(400, 401, 403, 404))
+async def redrive_dead_letters(request: Request[Any, Any, Any], pubsub: Service,
+                               channel: FromPath[str]) -> Response[bytes]:
+    body = _admin_body(await request.body(), {"positions", "all", "group", "limit", "max_redrives"})
+    positions = _selection(body)
+    report = await redrive(pubsub.bus, channel, positions, by=principal_of(request).name,
+                           group=_member(body, "group", str), limit=_member(body, "limit", int, DEFAULT_LIMIT),
+                           max_redrives=_member(body, "max_redrives", int, DEFAULT_MAX_REDRIVES))
+    return _json(report.to_json())
+
+
+@post("/admin/channels/{channel:str}/dead-letters/purge", guards=[admin_guard], status_code=200,
+      operation_class=_PURGE_OPERATION, summary="Purge dead letters", tags=["admin"],
+      responses=_problems(400, 401, 403, 404))
+async def purge_dead_letters(request: Request[Any, Any, Any], pubsub: Service,
+                             channel: FromPath[str]) -> Response[bytes]:
+    body = _admin_body(await request.body(), {"positions", "all", "confirm"})
+    positions = _selection(body)
+    if body.get("confirm") is not True:
+        raise Problem(400, "confirmation-required", "Confirmation required", "purging needs confirm: true",
+                      errors=[{"pointer": "/confirm", "message": "must be true"}])
+    report = await purge(pubsub.bus, channel, positions, by=principal_of(request).name)
+    return _json(report.to_json())
+
+
+@post("/admin/channels/{channel:str}/replay", guards=[admin_guard], status_code=200,
+      operation_class=_REPLAY_OPERATION, summary="Replay a range to one group or into a channel", tags=["admin"],
+      responses=_problems(400, 401, 403, 404))
+async def replay_range(request: Request[Any, Any, Any], pubsub: Service, channel: FromPath[str]) -> Response[bytes]:
+    body = _admin_body(await request.body(), {"from", "to", "group", "into", "type", "dry_run"})
+    start, end = _member(body, "from", str), _member(body, "to", str)
+    group, into = _member(body, "group", str), _member(body, "into", str)
+    if start is None or (group is None) == (into is None):
+        raise Problem(400, "bad-request", "Bad request", "give from, and exactly one of group or into",
+                      errors=[{"pointer": "/from" if start is None else "/group", "message": "missing"}])
+    principal = principal_of(request)
+    if into is not None and not principal.can_publish(into):
+        raise Problem(403, "forbidden", "Outside the token's scopes",
+                      f"token {principal.name!r} may not publish to {into!r}")
+    (after, since), (to, until) = parse_bound(start), parse_bound(end)
+    records = await select_range(pubsub.bus, channel, Range(after=after, since=since, to=to, until=until,
+                                                            type=_member(body, "type", str)))
+    if _member(body, "dry_run", bool, False):
+        return _json({"channel": channel, "selected": len(records), "dry_run": True})
+    report = await replay(pubsub.bus, channel, records, by=principal.name, group=group, into=into)
+    return _json({"selected": len(records), **report.to_json()})
+
+
 ROUTES = (
     publish_event,
     publish_batch,
@@ -439,4 +603,9 @@ ROUTES = (
     health,
     ready,
     metrics,
+    list_channel_dead_letters,
+    get_channel_dead_letter,
+    redrive_dead_letters,
+    purge_dead_letters,
+    replay_range,
 )

@@ -62,6 +62,7 @@ from ..base import (
     Subscription,
     dead_letter_channel,
     dead_letter_headers,
+    redrive_channel,
     served_channel,
 )
 from .consumer import KafkaSubscription
@@ -105,7 +106,7 @@ class KafkaAdapter(Adapter):
     """Channels as Kafka topics. See the module docstring."""
 
     kind = "kafka"
-    capabilities = Capabilities(history=True, groups=True, durable=True)
+    capabilities = Capabilities(history=True, groups=True, durable=True, redrive=True)
 
     def __init__(self, channels: Sequence[ChannelSpec], *, settings: KafkaSettings | None = None) -> None:
         super().__init__(channels)
@@ -121,6 +122,9 @@ class KafkaAdapter(Adapter):
             self._topics[spec.name] = TopicInfo(spec.name, self.settings.topic(spec.name), partitions, replication,
                                                 bool(options.get("dead_letter", True)))
             self._topics[dead] = TopicInfo(dead, self.settings.topic(dead), partitions, replication, False)
+            side = redrive_channel(spec.name)
+            self._topics[side] = TopicInfo(side, self.settings.topic(side), partitions, replication,
+                                           self._topics[spec.name].dead_letter)
         self._publisher = KafkaPublisher(self.settings)
         self._admin: AIOKafkaAdminClient | None = None
         self._reader: AIOKafkaConsumer | None = None
@@ -232,7 +236,8 @@ class KafkaAdapter(Adapter):
         self.recorder.observe_publish(channel, time.perf_counter() - started, len(messages))
         return [info.note(partition, offset) for partition, offset in stored]
 
-    async def _dead_letter(self, record: Record, error: str) -> None:
+    async def dead_letter_record(self, record: Record, error: str, *, attempt: int, group: str | None) -> None:
+        """Append ``record`` with ``error`` to its channel's dead-letter topic (the subscriptions' dead letters)."""
         info = self._topics[record.channel]
         if not info.dead_letter:
             logger.warning("dropping %s@%s (channel option dead_letter = false): %s", record.channel, record.position,
@@ -240,7 +245,7 @@ class KafkaAdapter(Adapter):
             self.recorder.add(record.channel, "dead_lettered")
             return
         headers = dead_letter_headers(record, error, {name: value for name, value in record.headers.items()
-                                                      if name != CONTENT_TYPE_HEADER})
+                                                      if name != CONTENT_TYPE_HEADER}, attempt=attempt, group=group)
         dead = self._topics[dead_letter_channel(record.channel)]
         partition, offset = await self._publisher.send_one(dead.name, Message(record.payload, record.key, headers))
         dead.note(partition, offset)

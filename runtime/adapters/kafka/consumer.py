@@ -611,7 +611,8 @@ class KafkaDelivery(Delivery):
         self.state = SETTLING
         subscription = self._subscription
         try:
-            await subscription.adapter._dead_letter(self.record, error)
+            await subscription.adapter.dead_letter_record(self.record, error, attempt=self.attempt,
+                                                          group=subscription.group)
         except Exception:
             if self.state == SETTLING:
                 subscription._requeue(self, 1.0)  # try again later rather than lose it

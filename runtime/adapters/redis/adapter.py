@@ -29,7 +29,7 @@ from .settings import ChannelOptions, RedisSettings
 from .streams import StreamChannel
 from .subscription import BufferedSubscription
 
-STREAMS = Capabilities(history=True, groups=True, durable=True)
+STREAMS = Capabilities(history=True, groups=True, durable=True, redrive=True)
 PUBSUB = Capabilities(history=False, groups=False, durable=False)
 
 _members = itertools.count(1)
@@ -60,6 +60,8 @@ class RedisAdapter(Adapter):
                                                      self.recorder)
             assert stream.dead_letter is not None
             self._streams[dead_name] = stream.dead_letter
+            side = stream.redrive_stream()
+            self._streams[side.name] = side
             if options.mode == "pubsub":
                 self._pubsub[spec.name] = PubSubChannel(spec.name, self.settings, self.client, self.recorder,
                                                         stream.dead_letter)

@@ -43,7 +43,7 @@ class FanOutSubscription(BufferedSubscription):
         self._retries.schedule(delivery.record, delivery.attempt + 1, delay)
 
     async def on_dead_letter(self, delivery: RedisDelivery, error: str) -> None:
-        await self.stream.append_dead_letter(delivery.record, error)
+        await self.stream.append_dead_letter(delivery.record, error, attempt=delivery.attempt)
 
     async def release(self) -> None:
         self._retries.cancel()

@@ -188,7 +188,8 @@ class GroupSubscription(BufferedSubscription):
 
     async def on_dead_letter(self, delivery: RedisDelivery, error: str) -> None:
         with translated(self.stream.settings, f"dead-lettering {self.channel}@{delivery.record.position}"):
-            await self.stream.append_dead_letter(delivery.record, error, ack_group=self.group_name)
+            await self.stream.append_dead_letter(delivery.record, error, attempt=delivery.attempt,
+                                                ack_group=self.group_name)
 
     # -- leaving -------------------------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 class ChannelKeys:
     stream: str  # the channel's stream (streams mode)
     dead_letter: str  # the dead-letter stream (both modes: dead letters are worth keeping)
+    redrive: str  # the redrive stream: redriven and replayed copies for one group each (streams mode)
     pubsub: str  # the PUBLISH channel name (pubsub mode)
     sequence: str  # the counter that numbers pubsub-mode events
 
     @classmethod
     def of(cls, prefix: str, channel: str) -> ChannelKeys:
         base = f"{prefix}:{{{channel}}}"
-        return cls(stream=base, dead_letter=f"{base}:dead-letter", pubsub=f"{base}:pubsub", sequence=f"{base}:seq")
+        return cls(stream=base, dead_letter=f"{base}:dead-letter", redrive=f"{base}:redrive",
+                   pubsub=f"{base}:pubsub", sequence=f"{base}:seq")

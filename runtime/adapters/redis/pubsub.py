@@ -117,7 +117,7 @@ class PubSubSubscription(BufferedSubscription):
 
     async def on_dead_letter(self, delivery: RedisDelivery, error: str) -> None:
         dead = self.source.dead_letter
-        fields = dead_letter_fields(self.channel, delivery.record, error)
+        fields = dead_letter_fields(delivery.record, error, attempt=delivery.attempt)
         await self.source.client.xadd(dead.key, fields, **dead.trim_args())  # type: ignore[arg-type]
 
     async def release(self) -> None:

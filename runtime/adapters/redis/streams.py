@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from ...errors import AdapterError
 from ...metrics import MetricsRecorder
-from ..base import ERROR_HEADER, Message, Record
+from ..base import Message, Record, dead_letter_headers, redrive_channel
 from ..deadlines import Deadlines
 from .entries import FIELD, check_position, pack, text, to_fields, to_record
 from .keys import ChannelKeys
@@ -69,6 +69,12 @@ class StreamChannel:
         keys = ChannelKeys.of(settings.prefix, name)
         dead = cls(dead_name, keys.dead_letter, options, settings, client, recorder)
         return cls(name, keys.stream, options, settings, client, recorder, dead)
+
+    def redrive_stream(self) -> StreamChannel:
+        """This channel's redrive stream (``redrive_channel``): its dead letters go to this channel's."""
+        keys = ChannelKeys.of(self.settings.prefix, self.name)
+        return StreamChannel(redrive_channel(self.name), keys.redrive, self.options, self.settings, self.client,
+                             self.recorder, self.dead_letter)
 
     # -- appending -----------------------------------------------------------------------------------------
 
@@ -137,14 +143,16 @@ class StreamChannel:
         )
 
 
-    async def append_dead_letter(self, record: Record, error: str, *, ack_group: str | None = None) -> None:
+    async def append_dead_letter(self, record: Record, error: str, *, attempt: int, ack_group: str | None = None
+                                 ) -> None:
         """Append ``record`` with ``error`` to the dead-letter stream; with ``ack_group``, ``XACK`` the
         original in the same transaction (both or neither: never lost, never both pending and dead)."""
         dead = self.dead_letter
         if dead is None:
             raise AdapterError(f"channel {self.name!r} has no dead-letter channel")
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(dead.key, dead_letter_fields(self.name, record, error), **dead.trim_args())  # type: ignore[arg-type]
+            fields = dead_letter_fields(record, error, attempt=attempt, group=ack_group)
+            pipe.xadd(dead.key, fields, **dead.trim_args())  # type: ignore[arg-type]
             if ack_group is not None:
                 pipe.xack(self.key, ack_group, record.position)
             await pipe.execute()
@@ -191,7 +199,7 @@ class StreamChannel:
         return True
 
 
-def dead_letter_fields(channel: str, record: Record, error: str) -> dict[bytes, bytes]:
-    """A dead letter: the original entry plus ``x-error`` and where it came from."""
-    extra = {ERROR_HEADER: error, "x-original-channel": channel, "x-original-position": record.position}
-    return to_fields(Message(record.payload, record.key, record.headers), extra)
+def dead_letter_fields(record: Record, error: str, *, attempt: int, group: str | None = None) -> dict[bytes, bytes]:
+    """A dead letter: the original entry plus ``x-error``, where it came from, the attempt and the group."""
+    headers = dead_letter_headers(record, error, record.headers, attempt=attempt, group=group)
+    return to_fields(Message(record.payload, record.key, headers))
